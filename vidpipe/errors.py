@@ -1,0 +1,40 @@
+"""The exceptions vidpipe shows to users, and the exit codes they map to.
+
+A `VidpipeError` is a user-facing problem: it is printed as one message (what went wrong
+and how to fix it), never with a traceback. Anything else is a bug and keeps its traceback.
+"""
+
+# Exit codes of the user commands (documented in the README).
+EXIT_OK = 0
+EXIT_BUILD_FAILED = 1  # a step failed; the project is kept and can be resumed
+EXIT_BAD_INPUT = 2  # bad command-line value or invalid hand edit; nothing was changed
+EXIT_BUSY = 3  # another build of the same project is running
+EXIT_INTERRUPTED = 130  # Ctrl-C / SIGTERM; the project can be resumed
+
+
+class VidpipeError(Exception):
+    """A problem the user can fix; the message says how."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class BadInput(VidpipeError):
+    """A command-line value, setting or hand edit is invalid; nothing was changed."""
+
+
+class ProjectNotFound(VidpipeError):
+    """No project with that id, or no project to resume."""
+
+
+class ProjectBusy(VidpipeError):
+    exit_code = EXIT_BUSY
+
+
+class StepFailed(VidpipeError):
+    """A build step could not produce its artifact (provider refused, ffmpeg failed, ...)."""
+
+    exit_code = EXIT_BUILD_FAILED
+
+
+class MediaToolMissing(VidpipeError):
+    """No usable ffmpeg binary."""

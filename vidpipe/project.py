@@ -1,0 +1,135 @@
+"""A project folder: the truth about one video.
+
+```
+projects/<id>/
+  project.yaml          the user's settings
+  storyboard.json       scenes (hand-editable)
+  keyframes/<scene>.png
+  clips/<scene>.mp4
+  final.mp4
+  .vidpipe/             build state: doit's dependency DB, the lock, status, provenance
+```
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+
+from vidpipe import fsutil
+from vidpipe.errors import BadInput, ProjectNotFound
+from vidpipe.settings import ProjectSettings, validate_settings
+
+PROJECT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+PROJECTS_ENV = "VIDPIPE_PROJECTS"
+
+
+def projects_root() -> Path:
+    """`$VIDPIPE_PROJECTS`, or `./projects`."""
+    return Path(os.environ.get(PROJECTS_ENV) or "projects")
+
+
+def new_project_id(prompt: str) -> str:
+    words = re.findall(r"[a-z0-9]+", prompt.lower())
+    slug = "-".join(words)[:40].strip("-") or "video"
+    return f"{slug}-{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+
+    @property
+    def id(self) -> str:
+        return self.root.name
+
+    # --- paths -----------------------------------------------------------------------------
+    @property
+    def settings_file(self) -> Path:
+        return self.root / "project.yaml"
+
+    @property
+    def storyboard_file(self) -> Path:
+        return self.root / "storyboard.json"
+
+    @property
+    def final_file(self) -> Path:
+        return self.root / "final.mp4"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / ".vidpipe"
+
+    def keyframe_file(self, scene_id: str) -> Path:
+        return self.root / "keyframes" / f"{scene_id}.png"
+
+    def clip_file(self, scene_id: str) -> Path:
+        return self.root / "clips" / f"{scene_id}.mp4"
+
+    def provenance_file(self, artifact: Path) -> Path:
+        """Where the record of how `artifact` was made lives (model, prompt, cost, time)."""
+        relative = artifact.relative_to(self.root)
+        return self.state_dir / "provenance" / relative.with_suffix(relative.suffix + ".json")
+
+    # --- settings --------------------------------------------------------------------------
+    @cached_property
+    def settings(self) -> ProjectSettings:
+        try:
+            data = yaml.safe_load(self.settings_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ProjectNotFound(
+                f"{self.settings_file}: missing; is {self.root} a project?"
+            ) from None
+        except yaml.YAMLError as err:
+            raise BadInput(f"{self.settings_file}: not valid YAML ({err}); fix the file") from None
+        return validate_settings(data, source=str(self.settings_file))
+
+    def save_settings(self, settings: ProjectSettings) -> None:
+        text = yaml.safe_dump(settings.model_dump(), sort_keys=False, allow_unicode=True)
+        fsutil.write_text(self.settings_file, text)
+        self.__dict__.pop("settings", None)
+
+
+def create_project(settings: ProjectSettings, root: Path | None = None) -> Project:
+    root = root or projects_root()
+    root.mkdir(parents=True, exist_ok=True)
+    while True:
+        folder = root / new_project_id(settings.prompt)
+        try:
+            folder.mkdir()
+            break
+        except FileExistsError:
+            continue
+    project = Project(folder)
+    project.state_dir.mkdir()
+    project.save_settings(settings)
+    return project
+
+
+def open_project(project_id: str, root: Path | None = None) -> Project:
+    root = root or projects_root()
+    if not PROJECT_ID_PATTERN.match(project_id):
+        raise ProjectNotFound(
+            f"{project_id!r} is not a project id (ids look like 'lighthouse-keeper-3fa9c1')"
+        )
+    project = Project(root / project_id)
+    if not project.settings_file.is_file():
+        raise ProjectNotFound(f"no project {project_id!r} in {root}/")
+    return project
+
+
+def all_projects(root: Path | None = None) -> list[Project]:
+    root = root or projects_root()
+    if not root.is_dir():
+        return []
+    return [
+        Project(folder)
+        for folder in root.iterdir()
+        if PROJECT_ID_PATTERN.match(folder.name) and (folder / "project.yaml").is_file()
+    ]

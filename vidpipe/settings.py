@@ -1,0 +1,126 @@
+"""What the user asked for: the settings stored in `project.yaml`.
+
+The same model validates command-line values (`name=value` words), the YAML file and, later,
+API requests, so every entry point gives the same error for the same mistake.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from vidpipe.errors import BadInput
+
+AspectRatio = Literal["16:9", "9:16", "1:1"]
+Resolution = Literal["360p", "480p", "720p", "1080p"]
+STAGES = ("storyboard", "keyframe", "clip")
+
+MAX_PROMPT_CHARS = 4000
+MAX_SCENES = 64
+MAX_CLIP_SECONDS = 60.0
+
+
+class Providers(BaseModel):
+    """Which provider serves each stage (see vidpipe.providers)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    storyboard: str = "local"
+    keyframe: str = "local"
+    clip: str = "local"
+
+
+class ProjectSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: Annotated[str, Field(min_length=1, max_length=MAX_PROMPT_CHARS)]
+    style: Annotated[str, Field(max_length=200)] = "cinematic"
+    aspect_ratio: AspectRatio = "16:9"
+    resolution: Resolution = "720p"
+    clip_duration: Annotated[float, Field(gt=0, le=MAX_CLIP_SECONDS)] = 8.0
+    scenes: Annotated[int, Field(ge=1, le=MAX_SCENES)] = 6
+    crossfade: Annotated[float, Field(ge=0, le=5)] = 0.0
+    fps: Literal[24] = 24
+    workers: Annotated[int, Field(ge=1, le=16)] = 2
+    providers: Providers = Providers()
+
+    @field_validator("prompt", "style")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("clip_duration", "crossfade")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+    @model_validator(mode="after")
+    def _crossfade_fits(self) -> ProjectSettings:
+        if self.crossfade * 2 > self.clip_duration:
+            raise ValueError(
+                f"crossfade={self.crossfade:g} is too long for "
+                f"clip_duration={self.clip_duration:g}: a crossfade may take at most half a clip"
+            )
+        return self
+
+    def frame_size(self) -> tuple[int, int]:
+        """(width, height) in pixels, both even, for the aspect ratio and resolution."""
+        short = int(self.resolution.removesuffix("p"))
+        if self.aspect_ratio == "1:1":
+            return short, short
+        long = round(short * 16 / 9 / 2) * 2
+        return (long, short) if self.aspect_ratio == "16:9" else (short, long)
+
+
+# Command-line words that set a stage's provider, besides `provider=` for all stages.
+PROVIDER_WORDS = {f"{stage}_provider": stage for stage in STAGES}
+SETTING_WORDS = set(ProjectSettings.model_fields) - {"providers"}
+
+
+def settings_from_words(
+    words: dict[str, str], base: dict[str, Any] | None = None
+) -> ProjectSettings:
+    """Build settings from `name=value` command-line words over `base` (a project.yaml dict)."""
+    data: dict[str, Any] = dict(base or {})
+    providers = dict(data.get("providers") or {})
+    for name, value in words.items():
+        if name == "provider":
+            providers.update({stage: value for stage in STAGES})
+        elif name in PROVIDER_WORDS:
+            providers[PROVIDER_WORDS[name]] = value
+        elif name in SETTING_WORDS:
+            data[name] = value
+        else:
+            known = sorted(SETTING_WORDS | set(PROVIDER_WORDS) | {"provider"})
+            raise BadInput(f"unknown option {name}=...; known options: {', '.join(known)}")
+    if providers:
+        data["providers"] = providers
+    return validate_settings(data, source="command line")
+
+
+def validate_settings(data: Any, source: str) -> ProjectSettings:
+    try:
+        return ProjectSettings.model_validate(data)
+    except ValidationError as err:
+        raise BadInput(f"{source}: {describe_validation_error(err)}") from None
+
+
+def describe_validation_error(err: ValidationError, prefix: str = "") -> str:
+    """One line per problem: `field: what is wrong (got: value)`."""
+    lines = []
+    for problem in err.errors():
+        where = ".".join(str(part) for part in problem["loc"])
+        got = problem.get("input")
+        shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"{prefix}{where}: {message}{shown}" if where else f"{prefix}{message}")
+    return "; ".join(lines)

@@ -1,0 +1,131 @@
+"""The build steps: what each task of a project's graph does.
+
+Module-level functions with plain arguments, so doit can run them in worker threads or
+processes. Each writes its artifact under a temporary name and renames it when complete, and
+records how it was made (provenance). A user-fixable problem becomes a failed task with a
+one-line reason; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from doit.exceptions import TaskFailed
+
+from vidpipe import fsutil, media
+from vidpipe.errors import VidpipeError
+from vidpipe.project import Project
+from vidpipe.providers import provider_for
+from vidpipe.providers.base import ClipJob, KeyframeJob, Provenance
+from vidpipe.storyboard import load_storyboard, storyboard_json
+
+
+def _step(func):
+    """Turn a VidpipeError into a failed task with its message (no traceback)."""
+
+    def wrapper(*args: Any) -> TaskFailed | None:
+        try:
+            func(*args)
+        except VidpipeError as err:
+            return TaskFailed(str(err))
+        return None
+
+    wrapper.__name__ = wrapper.__qualname__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    wrapper.__module__ = func.__module__
+    return wrapper
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def write_provenance(
+    project: Project, artifact: Path, record: Provenance, started: float, **more: Any
+) -> None:
+    data = {
+        **asdict(record),
+        "artifact": str(artifact.relative_to(project.root)),
+        "seconds": round(time.time() - started, 3),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **more,
+    }
+    fsutil.write_text(project.provenance_file(artifact), json.dumps(data, indent=2) + "\n")
+
+
+def read_provenance(project: Project, artifact: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(project.provenance_file(artifact).read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def storyboard_edited_by_hand(project: Project) -> bool:
+    """True when storyboard.json is not byte-for-byte what the pipeline last wrote."""
+    record = read_provenance(project, project.storyboard_file)
+    text = project.storyboard_file.read_text(encoding="utf-8")
+    return record is None or record.get("sha256") != sha256_text(text)
+
+
+@_step
+def make_storyboard(root: str, inputs: str) -> None:
+    project = Project(Path(root))
+    target = project.storyboard_file
+    if target.exists() and storyboard_edited_by_hand(project):
+        raise VidpipeError(f"{target} was edited by hand; vidpipe never overwrites it")
+    started = time.time()
+    storyboard, record = provider_for("storyboard", project.settings).write_storyboard()
+    text = storyboard_json(storyboard)
+    fsutil.write_text(target, text)
+    write_provenance(project, target, record, started, sha256=sha256_text(text), inputs=inputs)
+
+
+@_step
+def make_keyframe(root: str, scene_id: str) -> None:
+    project = Project(Path(root))
+    storyboard = load_storyboard(project.storyboard_file)
+    target = project.keyframe_file(scene_id)
+    started = time.time()
+    with fsutil.writing(target) as partial:
+        job = KeyframeJob(storyboard.scene(scene_id), storyboard, project.settings, partial)
+        record = provider_for("keyframe", project.settings).draw_keyframe(job)
+    write_provenance(project, target, record, started)
+
+
+@_step
+def make_clip(root: str, scene_id: str) -> None:
+    project = Project(Path(root))
+    storyboard = load_storyboard(project.storyboard_file)
+    target = project.clip_file(scene_id)
+    started = time.time()
+    with fsutil.writing(target) as partial:
+        job = ClipJob(
+            storyboard.scene(scene_id),
+            storyboard,
+            project.settings,
+            project.keyframe_file(scene_id),
+            partial,
+        )
+        record = provider_for("clip", project.settings).render_clip(job)
+    write_provenance(project, target, record, started)
+
+
+@_step
+def make_final(root: str) -> None:
+    project = Project(Path(root))
+    settings = project.settings
+    storyboard = load_storyboard(project.storyboard_file)
+    clips = [
+        media.ClipRef(project.clip_file(scene.id), media.frame_count(scene.duration, settings.fps))
+        for scene in storyboard.scenes
+    ]
+    started = time.time()
+    with fsutil.writing(project.final_file) as partial:
+        media.stitch(clips, partial, settings.fps, settings.crossfade)
+    record = Provenance("vidpipe", "ffmpeg", extra={"crossfade": settings.crossfade})
+    write_provenance(project, project.final_file, record, started)

@@ -1,0 +1,138 @@
+"""The storyboard: the scenes of a video, stored in `storyboard.json`.
+
+The pipeline writes it once; after that the user may edit it by hand. Scenes carry stable
+ids, so artifacts (`keyframes/<id>.png`, `clips/<id>.mp4`) follow a scene when scenes are
+inserted, deleted or reordered. Each stage fingerprints only the fields it uses, so editing one
+scene rebuilds that scene and the final cut, nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from vidpipe.errors import BadInput
+from vidpipe.settings import MAX_CLIP_SECONDS
+
+SCENE_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+
+
+class Scene(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: Annotated[str, Field(pattern=SCENE_ID_PATTERN)]
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    description: Annotated[str, Field(min_length=1, max_length=4000)]
+    image_prompt: Annotated[str, Field(min_length=1, max_length=4000)]
+    video_prompt: Annotated[str, Field(min_length=1, max_length=4000)]
+    camera: Annotated[str, Field(max_length=200)] = "static"
+    caption: Annotated[str, Field(max_length=300)] = ""
+    duration: Annotated[float, Field(gt=0, le=MAX_CLIP_SECONDS)]
+
+    @field_validator("duration")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number of seconds")
+        return value
+
+    def keyframe_fields(self) -> dict[str, Any]:
+        """What the keyframe depends on (timing and camera moves do not change the still)."""
+        return self.model_dump(exclude={"duration", "camera", "video_prompt"})
+
+    def clip_fields(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+class Storyboard(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    characters: Annotated[str, Field(max_length=4000)] = ""
+    scenes: Annotated[list[Scene], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Storyboard:
+        seen: set[str] = set()
+        for index, scene in enumerate(self.scenes, start=1):
+            if scene.id in seen:
+                raise ValueError(
+                    f"scene {index} reuses the id {scene.id!r}; give every scene its own id"
+                )
+            seen.add(scene.id)
+        return self
+
+    def scene(self, scene_id: str) -> Scene:
+        for scene in self.scenes:
+            if scene.id == scene_id:
+                return scene
+        raise KeyError(scene_id)
+
+    def total_duration(self) -> float:
+        return sum(scene.duration for scene in self.scenes)
+
+
+def load_storyboard(path: Path) -> Storyboard:
+    """Load and validate `storyboard.json`; errors name the file, the scene and the problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BadInput(f"{path}: missing; resume the project to generate it") from None
+    except UnicodeDecodeError as err:
+        raise BadInput(f"{path}: not valid UTF-8 text ({err.reason}); fix the file") from None
+    return parse_storyboard(text, str(path))
+
+
+def parse_storyboard(text: str, source: str) -> Storyboard:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise BadInput(
+            f"{source}: not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}; "
+            "fix the file and resume"
+        ) from None
+    try:
+        return Storyboard.model_validate(data)
+    except ValidationError as err:
+        raise BadInput(f"{source}: {_describe(err, data)}; fix the file and resume") from None
+
+
+def _describe(err: ValidationError, data: Any) -> str:
+    """Name scenes by position and id (`scene 3 (id 's3')`) instead of pydantic's `scenes.2`."""
+    problems = []
+    for problem in err.errors():
+        loc = list(problem["loc"])
+        where = ".".join(str(part) for part in loc)
+        if len(loc) >= 2 and loc[0] == "scenes" and isinstance(loc[1], int):
+            index = loc[1]
+            scene_data = data["scenes"][index] if isinstance(data, dict) else None
+            scene_id = scene_data.get("id") if isinstance(scene_data, dict) else None
+            name = f"scene {index + 1}" + (f" (id {scene_id!r})" if scene_id else "")
+            field = ".".join(str(part) for part in loc[2:]) or "scene"
+            where = f"{name}, field {field!r}"
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "missing":
+            message = "missing (required)"
+        got = problem.get("input")
+        shown = (
+            f" (got {got!r})"
+            if isinstance(got, str | int | float)
+            and not isinstance(got, bool)
+            and problem["type"] != "missing"
+            else ""
+        )
+        problems.append(f"{where}: {message}{shown}" if where else message)
+    return "; ".join(problems)
+
+
+def storyboard_json(storyboard: Storyboard) -> str:
+    return json.dumps(storyboard.model_dump(), indent=2, ensure_ascii=False) + "\n"
+
+
+def fingerprint(data: Any) -> str:
+    """Stable text for `config_changed`-style comparisons."""
+    return json.dumps(data, sort_keys=True, ensure_ascii=False)
