@@ -1,0 +1,132 @@
+"""Shared test helpers: real doit runs in a temporary projects folder, real ffmpeg, PyAV probes.
+
+Nothing here reaches the network: the offline provider needs none, the Google provider is
+tested against a loopback fake, and `no_network` refuses any other connection made in-process.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import pytest
+
+from vidpipe.project import Project, all_projects
+
+REPO = Path(__file__).resolve().parent.parent
+# Small and short: the pipeline's behaviour, not its pixels, is under test.
+FAST = ["resolution=360p", "clip_duration=1", "scenes=3"]
+GOOGLE_ENV = (
+    "GOOGLE_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_GENAI_USE_VERTEXAI",
+    "GOOGLE_CLOUD_PROJECT",
+    "GOOGLE_CLOUD_LOCATION",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+)
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Refuse in-process connections to anything but loopback."""
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and not (
+            host.startswith("127.") or host in ("localhost", "::1") or host.startswith("/")
+        ):
+            raise OSError(f"test tried to reach the network: {address!r}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture
+def projects(tmp_path, monkeypatch) -> Path:
+    """An empty projects folder, used by in-process code and by child processes alike."""
+    root = tmp_path / "projects"
+    monkeypatch.setenv("VIDPIPE_PROJECTS", str(root))
+    for name in GOOGLE_ENV:
+        monkeypatch.delenv(name, raising=False)
+    return root
+
+
+def doit_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in GOOGLE_ENV}
+    env.update(extra)
+    return env
+
+
+def run_doit(*words: str, timeout: float = 180, **env: str) -> subprocess.CompletedProcess:
+    """Run `doit WORDS...` in the repository root, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "doit", *words],
+        cwd=REPO,
+        env=doit_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def start_doit(*words: str, **env: str) -> subprocess.Popen:
+    """Start `doit WORDS...` in its own process group (so a test can kill the whole build)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "doit", *words],
+        cwd=REPO,
+        env=doit_env(**env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def only_project(root: Path) -> Project:
+    found = all_projects(root)
+    assert len(found) == 1, found
+    return found[0]
+
+
+@dataclass
+class VideoFacts:
+    codec: str
+    pix_fmt: str
+    width: int
+    height: int
+    fps: float
+    frames: int  # decoded, every one of them
+    duration: float  # frames / fps
+    audio_seconds: float | None  # decoded audio samples / sample rate
+
+
+def probe(path: Path) -> VideoFacts:
+    """Decode every video frame and audio sample of `path` (fails on a corrupt file)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        fps = float(stream.average_rate)
+        codec, pix_fmt = stream.codec_context.name, stream.codec_context.pix_fmt
+        width, height = stream.codec_context.width, stream.codec_context.height
+        frames = sum(1 for _ in container.decode(video=0))
+    audio_seconds = None
+    with av.open(str(path)) as container:
+        if container.streams.audio:
+            rate = container.streams.audio[0].rate
+            samples = sum(frame.samples for frame in container.decode(audio=0))
+            audio_seconds = samples / rate
+    return VideoFacts(codec, pix_fmt, width, height, fps, frames, frames / fps, audio_seconds)
+
+
+def mtimes(folder: Path) -> dict[str, int]:
+    """name -> mtime in ns of every file under `folder`."""
+    return {
+        str(path.relative_to(folder)): path.stat().st_mtime_ns
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
