@@ -94,7 +94,7 @@ def build_project(project: Project, out: TextIO = sys.stdout) -> int:
                 **task_creators(project),
                 "DOIT_CONFIG": {
                     "backend": "vidpipe-durable",
-                    "dep_file": str(project.state_dir / "doit.sqlite3"),
+                    "dep_file": ".vidpipe/doit.sqlite3",
                     "reporter": reporter,
                     "num_process": project.settings.workers,
                     "par_type": "thread",
@@ -103,11 +103,14 @@ def build_project(project: Project, out: TextIO = sys.stdout) -> int:
             }
         )
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        cwd = os.getcwd()
         try:
+            os.chdir(project.root)  # the graph's paths are relative to the project
             code = DoitMain(loader, config_filenames=()).run(["run"])
         except KeyboardInterrupt:
             code = EXIT_INTERRUPTED
         finally:
+            os.chdir(cwd)
             signal.signal(signal.SIGTERM, previous)
             media.stop_children()
     if code == EXIT_OK:

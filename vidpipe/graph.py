@@ -11,6 +11,7 @@ rebuild the others.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from doit import create_after
@@ -50,15 +51,22 @@ def storyboard_is_current(project: Project, inputs: str) -> bool:
 
 
 def task_creators(project: Project) -> dict[str, Any]:
-    """The namespace doit loads tasks from (as if it were a dodo.py for this project)."""
-    root = str(project.root)
+    """The namespace doit loads tasks from (as if it were a dodo.py for this project).
+
+    doit runs with the project folder as its working directory and every path in the graph is
+    relative to it, so a project folder can be moved or copied without rebuilding anything.
+    """
+    root = str(project.root.resolve())
     settings = project.settings
+
+    def rel(path: Path) -> str:
+        return str(path.relative_to(project.root))
 
     def task_storyboard() -> dict[str, Any]:
         inputs = storyboard_inputs(project)
         return {
             "actions": [(steps.make_storyboard, [root, inputs])],
-            "targets": [str(project.storyboard_file)],
+            "targets": [rel(project.storyboard_file)],
             "uptodate": [lambda: storyboard_is_current(project, inputs)],
         }
 
@@ -69,7 +77,7 @@ def task_creators(project: Project) -> dict[str, Any]:
         animator = provider_for("clip", settings)
         frame = {"size": settings.frame_size(), "style": settings.style}
         for scene in storyboard.scenes:
-            keyframe = str(project.keyframe_file(scene.id))
+            keyframe = rel(project.keyframe_file(scene.id))
             yield {
                 "name": f"{scene.id}-keyframe",
                 "actions": [(steps.make_keyframe, [root, scene.id])],
@@ -91,7 +99,7 @@ def task_creators(project: Project) -> dict[str, Any]:
                 "name": f"{scene.id}-clip",
                 "actions": [(steps.make_clip, [root, scene.id])],
                 "file_dep": [keyframe],
-                "targets": [str(project.clip_file(scene.id))],
+                "targets": [rel(project.clip_file(scene.id))],
                 "uptodate": [
                     config_changed(
                         fingerprint(
@@ -111,8 +119,8 @@ def task_creators(project: Project) -> dict[str, Any]:
         storyboard = load_storyboard(project.storyboard_file)
         return {
             "actions": [(steps.make_final, [root])],
-            "file_dep": [str(project.clip_file(scene.id)) for scene in storyboard.scenes],
-            "targets": [str(project.final_file)],
+            "file_dep": [rel(project.clip_file(scene.id)) for scene in storyboard.scenes],
+            "targets": [rel(project.final_file)],
             "uptodate": [
                 config_changed(fingerprint(cut_plan(storyboard, settings.fps, settings.crossfade)))
             ],

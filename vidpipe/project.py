@@ -31,8 +31,8 @@ PROJECTS_ENV = "VIDPIPE_PROJECTS"
 
 
 def projects_root() -> Path:
-    """`$VIDPIPE_PROJECTS`, or `./projects`."""
-    return Path(os.environ.get(PROJECTS_ENV) or "projects")
+    """`$VIDPIPE_PROJECTS`, or `./projects` (absolute: builds run inside the project folder)."""
+    return Path(os.environ.get(PROJECTS_ENV) or "projects").resolve()
 
 
 def new_project_id(prompt: str) -> str:
