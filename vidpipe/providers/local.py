@@ -44,15 +44,20 @@ def camera_move(words: str) -> media.CameraMove:
     text = words.lower()
     move = next((move for pattern, move in CAMERA_MOVES if re.search(pattern, text)), None)
     move = move or media.CameraMove()
-    if "slow" in text:  # a slow move covers half the distance
-        move = media.CameraMove(*(_halve(pair) for pair in (move.zoom, move.x, move.y)))
+    if "slow" in text:  # a slow move travels half as far
+        zoom_start, zoom_end = move.zoom
+        move = media.CameraMove(
+            zoom=(zoom_start, (zoom_start + zoom_end) / 2), x=_halve(move.x), y=_halve(move.y)
+        )
     return move
 
 
 def _halve(pair: tuple[float, float]) -> tuple[float, float]:
+    """Half the travel, about the same middle point."""
     start, end = pair
+    quarter = (end - start) / 4
     middle = (start + end) / 2
-    return ((start + middle) / 2, (end + middle) / 2) if start != end else pair
+    return (middle - quarter, middle + quarter)
 
 
 def plan_scenes(prompt: str, style: str, count: int, duration: float) -> Storyboard:
