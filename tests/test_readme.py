@@ -1,0 +1,30 @@
+"""The README's quickstart works as written (its generate command is run here, unchanged)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from conftest import REPO, only_project, probe, run_doit
+
+
+def quickstart_commands() -> list[str]:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block, "the quickstart has no sh block"
+    return block.group(1).strip().splitlines()
+
+
+def test_quickstart_generate_makes_the_video_it_promises(projects):
+    commands = quickstart_commands()
+    assert commands[-1] == "python -m pytest -q"  # the test command CI runs
+    assert "python -m pytest -q" in (REPO / ".ci" / "run").read_text()
+    generate = shlex.split(commands[1])
+    assert generate[:2] == ["doit", "generate"]
+
+    result = run_doit(*generate[1:])
+    assert result.returncode == 0, result.stderr
+    facts = probe(only_project(projects).final_file)
+    assert (facts.width, facts.height, facts.fps) == (1280, 720, 24)
+    assert facts.frames == 6 * 8 * 24  # the defaults: six scenes of eight seconds
