@@ -20,7 +20,8 @@ from doit.tools import config_changed
 from vidpipe import steps
 from vidpipe.project import Project
 from vidpipe.providers import provider_for
-from vidpipe.storyboard import Storyboard, fingerprint, load_storyboard
+from vidpipe.settings import ProjectSettings
+from vidpipe.storyboard import Scene, Storyboard, fingerprint, load_storyboard
 
 
 def storyboard_inputs(project: Project) -> str:
@@ -73,45 +74,22 @@ def task_creators(project: Project) -> dict[str, Any]:
     @create_after(executed="storyboard")
     def task_scene():
         storyboard = load_storyboard(project.storyboard_file)
-        keyframer = provider_for("keyframe", settings)
-        animator = provider_for("clip", settings)
-        frame = {"size": settings.frame_size(), "style": settings.style}
         for scene in storyboard.scenes:
             keyframe = rel(project.keyframe_file(scene.id))
+            keyframe_inputs = keyframe_config(settings, storyboard, scene)
+            clip_inputs = clip_config(settings, scene)
             yield {
                 "name": f"{scene.id}-keyframe",
-                "actions": [(steps.make_keyframe, [root, scene.id])],
+                "actions": [(steps.make_keyframe, [root, scene.id, keyframe_inputs])],
                 "targets": [keyframe],
-                "uptodate": [
-                    config_changed(
-                        fingerprint(
-                            {
-                                "scene": scene.keyframe_fields(),
-                                "characters": storyboard.characters,
-                                **frame,
-                                "provider": keyframer.fingerprint("keyframe"),
-                            }
-                        )
-                    )
-                ],
+                "uptodate": [config_changed(keyframe_inputs)],
             }
             yield {
                 "name": f"{scene.id}-clip",
-                "actions": [(steps.make_clip, [root, scene.id])],
+                "actions": [(steps.make_clip, [root, scene.id, clip_inputs])],
                 "file_dep": [keyframe],
                 "targets": [rel(project.clip_file(scene.id))],
-                "uptodate": [
-                    config_changed(
-                        fingerprint(
-                            {
-                                "scene": scene.clip_fields(),
-                                **frame,
-                                "fps": settings.fps,
-                                "provider": animator.fingerprint("clip"),
-                            }
-                        )
-                    )
-                ],
+                "uptodate": [config_changed(clip_inputs)],
             }
 
     @create_after(executed="scene")
@@ -127,6 +105,32 @@ def task_creators(project: Project) -> dict[str, Any]:
         }
 
     return {"task_storyboard": task_storyboard, "task_scene": task_scene, "task_final": task_final}
+
+
+def keyframe_config(settings: ProjectSettings, storyboard: Storyboard, scene: Scene) -> str:
+    """Everything a scene's keyframe depends on, besides files (recorded in its provenance)."""
+    return fingerprint(
+        {
+            "scene": scene.keyframe_fields(),
+            "characters": storyboard.characters,
+            "size": settings.frame_size(),
+            "style": settings.style,
+            "provider": provider_for("keyframe", settings).fingerprint("keyframe"),
+        }
+    )
+
+
+def clip_config(settings: ProjectSettings, scene: Scene) -> str:
+    """Everything a scene's clip depends on besides its keyframe file."""
+    return fingerprint(
+        {
+            "scene": scene.clip_fields(),
+            "size": settings.frame_size(),
+            "style": settings.style,
+            "fps": settings.fps,
+            "provider": provider_for("clip", settings).fingerprint("clip"),
+        }
+    )
 
 
 def cut_plan(storyboard: Storyboard, fps: int, crossfade: float) -> dict[str, Any]:

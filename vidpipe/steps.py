@@ -86,7 +86,7 @@ def make_storyboard(root: str, inputs: str) -> None:
 
 
 @_step
-def make_keyframe(root: str, scene_id: str) -> None:
+def make_keyframe(root: str, scene_id: str, inputs: str) -> None:
     project = Project(Path(root))
     storyboard = load_storyboard(project.storyboard_file)
     target = project.keyframe_file(scene_id)
@@ -94,11 +94,11 @@ def make_keyframe(root: str, scene_id: str) -> None:
     with fsutil.writing(target) as partial:
         job = KeyframeJob(storyboard.scene(scene_id), storyboard, project.settings, partial)
         record = provider_for("keyframe", project.settings).draw_keyframe(job)
-    write_provenance(project, target, record, started)
+    write_provenance(project, target, record, started, inputs=sha256_text(inputs))
 
 
 @_step
-def make_clip(root: str, scene_id: str) -> None:
+def make_clip(root: str, scene_id: str, inputs: str) -> None:
     project = Project(Path(root))
     storyboard = load_storyboard(project.storyboard_file)
     target = project.clip_file(scene_id)
@@ -112,7 +112,10 @@ def make_clip(root: str, scene_id: str) -> None:
             partial,
         )
         record = provider_for("clip", project.settings).render_clip(job)
-    write_provenance(project, target, record, started)
+    keyframe_mtime = project.keyframe_file(scene_id).stat().st_mtime_ns
+    write_provenance(
+        project, target, record, started, inputs=sha256_text(inputs), keyframe_mtime=keyframe_mtime
+    )
 
 
 @_step
