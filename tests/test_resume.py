@@ -9,7 +9,7 @@ import time
 import pytest
 from conftest import FAST, mtimes, only_project, probe, run_doit, start_doit
 
-from vidpipe.build import project_lock
+from vidpipe.project import project_lock
 from vidpipe.status import read_status
 
 
@@ -51,6 +51,10 @@ def test_resume_of_an_unknown_project_is_a_clear_error(projects):
         assert "Traceback" not in result.stderr
 
 
+def finished_clips(projects) -> list:
+    return [p for p in projects.glob("*/clips/*.mp4") if ".partial-" not in p.name]
+
+
 def _wait_for(condition, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -61,12 +65,11 @@ def _wait_for(condition, timeout: float = 60.0) -> None:
 def test_kill_9_during_clips_keeps_every_finished_clip(projects):
     build = start_doit("generate", "prompt=A long night train", "scenes=8", "clip_duration=2",
                        "resolution=360p")  # fmt: skip
-    clips = projects
-    _wait_for(lambda: len(list(clips.glob("*/clips/*.mp4"))) >= 3)
+    _wait_for(lambda: len(finished_clips(projects)) >= 3)
     # Clips that finished a moment before the kill are finished by any definition (their
     # task has been recorded); a clip renamed in the very last instant may not be.
     time.sleep(0.3)
-    finished = {path: path.stat() for path in clips.glob("*/clips/*.mp4")}
+    finished = {path: path.stat() for path in finished_clips(projects)}
     finished = {p: s for p, s in finished.items() if s.st_mtime < time.time() - 0.25}
     os.killpg(build.pid, signal.SIGKILL)
     build.wait()
@@ -87,7 +90,7 @@ def test_kill_9_during_clips_keeps_every_finished_clip(projects):
 def test_sigterm_stops_the_build_and_leaves_it_resumable(projects):
     build = start_doit("generate", "prompt=A quiet harbour", "scenes=6", "clip_duration=2",
                        "resolution=360p")  # fmt: skip
-    _wait_for(lambda: len(list(projects.glob("*/clips/*.mp4"))) >= 1)
+    _wait_for(lambda: len(finished_clips(projects)) >= 1)
     build.send_signal(signal.SIGTERM)
     out, _ = build.communicate(timeout=60)
     assert build.returncode == 130

@@ -2,57 +2,31 @@
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
+import json
 import os
 import signal
 import sys
-from collections.abc import Iterator
+import time
 from typing import TextIO
 
 from doit.cmd_base import ModuleTaskLoader
 from doit.doit_cmd import DoitMain
 
-from vidpipe import fsutil, media
+from vidpipe import fsutil, index, media
 from vidpipe.errors import (
     EXIT_BUILD_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
     BadInput,
-    ProjectBusy,
 )
 from vidpipe.graph import task_creators
-from vidpipe.project import Project
+from vidpipe.project import Project, project_lock
 from vidpipe.providers import provider_for
-from vidpipe.reporter import BuildLog, BuildReporter
+from vidpipe.reporter import BuildLog, BuildReporter, JsonProgress, Progress
 from vidpipe.settings import STAGES
 from vidpipe.status import write_status
 from vidpipe.steps import storyboard_edited_by_hand
 from vidpipe.storyboard import load_storyboard
-
-
-@contextlib.contextmanager
-def project_lock(project: Project) -> Iterator[None]:
-    """Hold the project's build lock (released by the kernel if this process dies)."""
-    project.state_dir.mkdir(exist_ok=True)
-    lock_path = project.state_dir / "lock"
-    handle = open(lock_path, "a+")  # noqa: SIM115 (held for the whole build)
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise ProjectBusy(
-                f"project {project.id} is being built by {holder}; wait for it to finish "
-                "or stop it, then resume"
-            ) from None
-        handle.truncate(0)
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
-        yield
-    finally:
-        handle.close()
 
 
 def check_project(project: Project, out: TextIO) -> None:
@@ -81,50 +55,92 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def build_project(project: Project, out: TextIO = sys.stdout) -> int:
-    """Bring the project up to date; returns an exit code (see vidpipe.errors)."""
+def build_project(
+    project: Project,
+    out: TextIO = sys.stdout,
+    *,
+    json_progress: bool = False,
+    only: list[str] | None = None,
+) -> int:
+    """Bring the project up to date (or only the `only` tasks, without their dependencies);
+    returns an exit code (see vidpipe.errors)."""
     with project_lock(project):
         fsutil.remove_partials(project.root)
         check_project(project, out)
         write_status(project, "pending")
         log = BuildLog()
-        reporter = type("ProjectReporter", (BuildReporter,), {"project": project, "log": log})
-        loader = ModuleTaskLoader(
-            {
-                **task_creators(project),
-                "DOIT_CONFIG": {
-                    "backend": "vidpipe-durable",
-                    "dep_file": ".vidpipe/doit.sqlite3",
-                    "reporter": reporter,
-                    "num_process": project.settings.workers,
-                    "par_type": "thread",
-                    "verbosity": 0,
-                },
-            }
-        )
-        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-        cwd = os.getcwd()
-        try:
-            os.chdir(project.root)  # the graph's paths are relative to the project
-            code = DoitMain(loader, config_filenames=()).run(["run"])
-        except KeyboardInterrupt:
-            code = EXIT_INTERRUPTED
-        finally:
-            os.chdir(cwd)
-            signal.signal(signal.SIGTERM, previous)
-            media.stop_children()
-    if code == EXIT_OK:
-        write_status(project, "complete")
-        if log.ran:
-            out.write(f"done: {project.final_file}\n")
-        else:
-            out.write(f"up to date: {project.final_file}\n")
-    elif code == EXIT_INTERRUPTED:
-        write_status(project, "interrupted", error="stopped by a signal")
+        progress = (JsonProgress if json_progress else Progress)(out)
+        code = _run_doit(project, log, progress, ["run", "--single", *only] if only else ["run"])
+        outcome = _record_outcome(project, log, code)
+        if outcome == "failed":
+            code = EXIT_BUILD_FAILED
+    final = str(project.final_file)
+    if json_progress:
+        progress.emit({"event": "end", "project": project.id, "outcome": outcome, "final": final,
+                       "exit_code": code}, [])  # fmt: skip
+    elif outcome == "complete":
+        out.write(f"{'done' if log.ran else 'up to date'}: {final}\n")
+    elif outcome == "interrupted":
         out.write(f"interrupted; continue with: doit resume id={project.id}\n")
     else:
-        code = EXIT_BUILD_FAILED
-        if not log.failures:
-            write_status(project, "failed", step="build", error=f"doit exit code {code}")
         out.write(f"build failed; fix the problem above, then: doit resume id={project.id}\n")
     return code
+
+
+def _run_doit(project: Project, log: BuildLog, progress: Progress, args: list[str]) -> int:
+    reporter = type(
+        "ProjectReporter", (BuildReporter,), {"project": project, "log": log, "progress": progress}
+    )
+    loader = ModuleTaskLoader(
+        {
+            **task_creators(project),
+            "DOIT_CONFIG": {
+                "backend": "vidpipe-durable",
+                "dep_file": ".vidpipe/doit.sqlite3",
+                "reporter": reporter,
+                "num_process": project.settings.workers,
+                "par_type": "thread",
+                "verbosity": 0,
+            },
+        }
+    )
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    cwd = os.getcwd()
+    try:
+        os.chdir(project.root)  # the graph's paths are relative to the project
+        return DoitMain(loader, config_filenames=()).run(args)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    finally:
+        os.chdir(cwd)
+        signal.signal(signal.SIGTERM, previous)
+        media.stop_children()
+
+
+def _record_outcome(project: Project, log: BuildLog, code: int) -> str:
+    """Write the final status, append the run to the project's run log, refresh the index."""
+    if code == EXIT_OK:
+        outcome = "complete" if project.final_file.exists() else "failed"
+        write_status(project, "complete")
+    elif code == EXIT_INTERRUPTED:
+        outcome = "interrupted"
+        write_status(project, "interrupted", error="stopped by a signal")
+    else:
+        outcome = "failed"
+        if not log.failures:
+            write_status(project, "failed", step="build", error=f"doit exit code {code}")
+    ended = time.time()
+    run = {
+        "started": round(log.started, 3),
+        "ended": round(ended, 3),
+        "seconds": round(ended - log.started, 3),
+        "outcome": outcome,
+        "steps": log.steps,
+        "ran": len(log.ran),
+        "up_to_date": log.up_to_date,
+        "cost_usd": round(log.cost_usd, 4),
+    }
+    with open(project.state_dir / "runs.jsonl", "a", encoding="utf-8") as runs:
+        runs.write(json.dumps(run) + "\n")
+    index.refresh(project)
+    return outcome

@@ -13,9 +13,13 @@ projects/<id>/
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import secrets
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -23,7 +27,7 @@ from pathlib import Path
 import yaml
 
 from vidpipe import fsutil
-from vidpipe.errors import BadInput, ProjectNotFound
+from vidpipe.errors import BadInput, ProjectBusy, ProjectNotFound
 from vidpipe.settings import ProjectSettings, validate_settings
 
 PROJECT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -90,6 +94,13 @@ class Project:
             raise BadInput(f"{self.settings_file}: not valid YAML ({err}); fix the file") from None
         return validate_settings(data, source=str(self.settings_file))
 
+    def created(self) -> float:
+        """When the project was created (seconds since the epoch)."""
+        try:
+            return float((self.state_dir / "created").read_text())
+        except (FileNotFoundError, ValueError):
+            return self.settings_file.stat().st_mtime
+
     def save_settings(self, settings: ProjectSettings) -> None:
         text = yaml.safe_dump(settings.model_dump(), sort_keys=False, allow_unicode=True)
         fsutil.write_text(self.settings_file, text)
@@ -108,6 +119,7 @@ def create_project(settings: ProjectSettings, root: Path | None = None) -> Proje
             continue
     project = Project(folder)
     project.state_dir.mkdir()
+    fsutil.write_text(project.state_dir / "created", f"{time.time():.3f}")
     project.save_settings(settings)
     return project
 
@@ -133,3 +145,39 @@ def all_projects(root: Path | None = None) -> list[Project]:
         for folder in root.iterdir()
         if PROJECT_ID_PATTERN.match(folder.name) and (folder / "project.yaml").is_file()
     ]
+
+
+@contextlib.contextmanager
+def project_lock(project: Project) -> Iterator[None]:
+    """Hold the project's build lock (released by the kernel if this process dies)."""
+    project.state_dir.mkdir(exist_ok=True)
+    lock_path = project.state_dir / "lock"
+    handle = open(lock_path, "a+")  # noqa: SIM115 (held for the whole build)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise ProjectBusy(
+                f"project {project.id} is being built by {holder}; wait for it to finish "
+                "or stop it, then resume"
+            ) from None
+        handle.truncate(0)
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def is_building(project: Project) -> bool:
+    """True while some process holds the project's build lock."""
+    try:
+        with open(project.state_dir / "lock") as handle:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except FileNotFoundError:
+        return False
+    except BlockingIOError:
+        return True
+    return False

@@ -1,18 +1,25 @@
-"""The doit reporter of a project build: progress lines for the user, status for the project.
+"""The doit reporter of a project build: progress for the user, status and index for readers.
 
-The reporter is the single writer of the project's status during a build. With parallel
-worker threads doit calls some of its methods from the workers, so it serialises them.
+The reporter is the single writer of the project's status and index record during a build.
+With parallel worker threads doit calls some of its methods from the workers, so it serialises
+them. Progress goes out as events (`emit`): readable lines (with a live "running" line on a
+terminal), or one JSON object per line for programs (`progress=json`, used by the server).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
+from vidpipe import index
+from vidpipe.errors import VidpipeError
 from vidpipe.project import Project
 from vidpipe.status import write_status
+from vidpipe.storyboard import load_storyboard
 
 
 def step_of(task_name: str) -> tuple[str, str]:
@@ -27,32 +34,98 @@ def step_of(task_name: str) -> tuple[str, str]:
 
 @dataclass
 class BuildLog:
-    """What happened in one build, for the code that started it."""
+    """What happened in one build: kept in the project's run log and the index."""
 
-    ran: list[str] = field(default_factory=list)
-    up_to_date: list[str] = field(default_factory=list)
-    failures: list[tuple[str, str]] = field(default_factory=list)  # (step label, reason)
+    started: float = field(default_factory=time.time)
+    steps: list[dict[str, Any]] = field(default_factory=list)  # one per task that ran
+    up_to_date: int = 0
+    cost_usd: float = 0.0
+
+    @property
+    def ran(self) -> list[str]:
+        return [step["task"] for step in self.steps if step["outcome"] == "done"]
+
+    @property
+    def failures(self) -> list[dict[str, Any]]:
+        return [step for step in self.steps if step["outcome"] == "failed"]
 
 
-def _is_step(task) -> bool:
-    """Real build steps (not doit's internal creator tasks)."""
-    return bool(task.actions) and not task.name.startswith("_")
+class Progress:
+    """Readable progress lines; on a terminal also a live line of what is running."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.live = out.isatty()
+
+    def emit(self, event: dict[str, Any], running: list[str]) -> None:
+        text = self._describe(event)
+        if self.live:
+            self.out.write("\r\033[K")
+        if text:
+            self.out.write(text + "\n")
+        if self.live and running:
+            count = f"{event['done']}/{event['total']}" if event.get("total") else event["done"]
+            self.out.write(
+                f"[{event['elapsed']:6.1f}s] {count} done, running: {', '.join(running)}"
+            )
+        self.out.flush()
+
+    @staticmethod
+    def _describe(event: dict[str, Any]) -> str:
+        kind = event["event"]
+        count = f"({event['done']}/{event['total']}) " if event.get("total") else ""
+        head = f"[{event['elapsed']:6.1f}s] {count}{event.get('step', '')}"
+        if kind == "start":
+            return f"{head} ..."
+        if kind == "done":
+            return f"{head} done ({event['seconds']:.1f}s)"
+        if kind == "failed":
+            return f"{head} FAILED: {event['error']}"
+        return ""
+
+
+class JsonProgress(Progress):
+    """One JSON object per line and event, for programs."""
+
+    def emit(self, event: dict[str, Any], running: list[str]) -> None:
+        self.out.write(json.dumps(event) + "\n")
+        self.out.flush()
 
 
 class BuildReporter:
     # doit instantiates the reporter itself: build_project sets these on a subclass
     project: Project
     log: BuildLog
+    progress: Progress
 
     def __init__(self, outstream, options: dict[str, Any]) -> None:
-        self.out = outstream
         self.started_at = time.monotonic()
         self.task_started: dict[str, float] = {}
         self.lock = threading.Lock()
+        self.total: int | None = None
 
-    def _line(self, text: str) -> None:
-        self.out.write(f"[{time.monotonic() - self.started_at:6.1f}s] {text}\n")
-        self.out.flush()
+    def _emit(self, kind: str, task=None, **fields: Any) -> None:
+        if self.total is None and self.project.storyboard_file.exists():
+            with contextlib.suppress(VidpipeError):  # storyboard, two steps a scene, final cut
+                self.total = 2 * len(load_storyboard(self.project.storyboard_file).scenes) + 2
+        event = {
+            "event": kind,
+            "project": self.project.id,
+            "elapsed": round(time.monotonic() - self.started_at, 3),
+            "done": len(self.log.steps) - len(self.task_started) + self.log.up_to_date,
+            "total": self.total,
+            **fields,
+        }
+        if task is not None:
+            event["task"] = task.name
+            event["state"], event["step"] = step_of(task.name)
+        running = [step_of(name)[1] for name in self.task_started]
+        self.progress.emit(event, running)
+
+    def _index(self) -> None:
+        # an invalid hand edit mid-build must not stop it: the index catches up on the next event
+        with contextlib.suppress(VidpipeError):
+            index.refresh(self.project)
 
     def execute_task(self, task) -> None:
         if not _is_step(task):
@@ -60,38 +133,60 @@ class BuildReporter:
         state, label = step_of(task.name)
         with self.lock:
             self.task_started[task.name] = time.monotonic()
+            self.log.steps.append({"task": task.name, "step": label, "outcome": "running"})
             write_status(self.project, state, step=label)
-            self._line(f"{label} ...")
+            self._index()
+            self._emit("start", task)
+
+    def _finish(self, task, outcome: str, **fields: Any) -> dict[str, Any] | None:
+        started = self.task_started.pop(task.name, None)
+        if started is None:
+            return None
+        step = next(s for s in reversed(self.log.steps) if s["task"] == task.name)
+        step.update(outcome=outcome, seconds=round(time.monotonic() - started, 3), **fields)
+        return step
 
     def add_success(self, task) -> None:
         with self.lock:
-            if task.name not in self.task_started:
+            step = self._finish(task, "done", cost_usd=self._cost_of(task))
+            if step is None:
                 return
-            seconds = time.monotonic() - self.task_started[task.name]
-            self.log.ran.append(task.name)
-            self._line(f"{step_of(task.name)[1]} done ({seconds:.1f}s)")
+            self.log.cost_usd += step["cost_usd"]
+            self._index()
+            self._emit("done", task, seconds=step["seconds"])
+
+    def _cost_of(self, task) -> float:
+        from vidpipe.steps import read_provenance
+
+        if not task.targets:
+            return 0.0
+        record = read_provenance(self.project, self.project.root / task.targets[0]) or {}
+        return float(record.get("cost_usd") or 0.0)
 
     def add_failure(self, task, fail) -> None:
-        label = step_of(task.name)[1]
         message = fail.get_msg().strip()
+        state, label = step_of(task.name)
         with self.lock:
-            if not self.log.failures:
+            first = not self.log.failures
+            self._finish(task, "failed", error=message)
+            if first:
                 write_status(self.project, "failed", step=label, error=message)
-            self.log.failures.append((label, message))
-            self._line(f"{label} FAILED: {message}")
+            self._index()
+            self._emit("failed", task, error=message)
 
     def skip_uptodate(self, task) -> None:
         if _is_step(task):
             with self.lock:
-                self.log.up_to_date.append(task.name)
+                self.log.up_to_date += 1
 
     def runtime_error(self, msg: str) -> None:
         with self.lock:
-            self.log.failures.append(("build", msg))
-            self._line(f"ERROR: {msg}")
+            self.log.steps.append({"task": "build", "step": "build", "outcome": "failed",
+                                   "error": msg})  # fmt: skip
+            self._emit("failed", step="build", error=msg)
 
     def cleanup_error(self, exception) -> None:
-        self._line(f"cleanup error: {exception}")
+        self._emit("failed", step="cleanup", error=str(exception))
 
     def initialize(self, tasks, selected_tasks) -> None:
         pass
@@ -106,4 +201,9 @@ class BuildReporter:
         pass
 
     def complete_run(self) -> None:
-        pass  # the final status is written by build_project, which knows why the run ended
+        pass  # the run is recorded by build_project, which knows why it ended
+
+
+def _is_step(task) -> bool:
+    """Real build steps (not doit's internal creator tasks)."""
+    return bool(task.actions) and not task.name.startswith("_")

@@ -9,16 +9,8 @@ from typing import Any
 from vidpipe import fsutil
 from vidpipe.project import Project
 
-STATES = (
-    "pending",
-    "storyboard",
-    "keyframes",
-    "video_gen",
-    "stitching",
-    "complete",
-    "failed",
-    "interrupted",
-)
+ACTIVE_STATES = ("pending", "storyboard", "keyframes", "video_gen", "stitching")
+STATES = (*ACTIVE_STATES, "complete", "failed", "interrupted")
 
 
 def status_file(project: Project):
