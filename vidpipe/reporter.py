@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from doit.exceptions import UnmetDependency
+
 from vidpipe import index
 from vidpipe.errors import VidpipeError
 from vidpipe.project import Project
@@ -164,8 +166,14 @@ class BuildReporter:
         return float(record.get("cost_usd") or 0.0)
 
     def add_failure(self, task, fail) -> None:
-        message = fail.get_msg().strip()
+        if not _is_step(task):
+            return
         state, label = step_of(task.name)
+        if isinstance(fail, UnmetDependency):  # waits for a failed step; not a failure itself
+            with self.lock:
+                self._emit("blocked", task, error="waits for a step that failed")
+            return
+        message = fail.get_msg().strip()
         with self.lock:
             first = not self.log.failures
             self._finish(task, "failed", error=message)
