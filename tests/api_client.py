@@ -1,0 +1,88 @@
+"""A tiny HTTP client for the API tests (stdlib only), and a real server on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import waitress
+
+from vidpipe.jobs import JobManager
+from vidpipe.server import make_app
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        assert self.headers.get("content-type", "").startswith("application/json"), self.headers
+        return json.loads(self.body)
+
+
+class Client:
+    def __init__(self, base: str, token: str | None = None) -> None:
+        self.base = base
+        self.token = token
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
+        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", content_type)
+        if self.token:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return Answer(response.status, _lower(response.headers), response.read())
+        except urllib.error.HTTPError as err:
+            return Answer(err.code, _lower(err.headers), err.read())
+
+    def get(self, path: str, **kwargs: Any) -> Answer:
+        return self.call("GET", path, **kwargs)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> Answer:
+        return self.call("POST", path, body, **kwargs)
+
+
+def _lower(headers) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
+
+
+@contextlib.contextmanager
+def running_server(
+    root: Path, max_builds: int = 2, token: str | None = None
+) -> Iterator[tuple[Client, JobManager]]:
+    """The real app on waitress, on a free loopback port, in this process."""
+    jobs = JobManager(root, max_builds=max_builds)
+    server = waitress.create_server(make_app(root, jobs, token), host="127.0.0.1", port=0,
+                                    threads=8)  # fmt: skip
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield Client(f"http://127.0.0.1:{server.effective_port}", token), jobs
+    finally:
+        jobs.shutdown()
+        server.close()
+        thread.join(timeout=10)
