@@ -118,7 +118,9 @@ BAD_VALUES = [
 
 
 @pytest.mark.parametrize(("raw", "content_type", "status"), BAD_BODIES)
-def test_bad_bodies_get_a_json_error_and_change_nothing(paused, projects, raw, content_type, status):
+def test_bad_bodies_get_a_json_error_and_change_nothing(
+    paused, projects, raw, content_type, status
+):
     answer = paused.post("/api/generate", raw=raw, content_type=content_type)
     assert answer.status == status
     assert answer.json["error"]["status"] == status

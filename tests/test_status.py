@@ -12,8 +12,6 @@ import time
 from conftest import FAST, mtimes, only_project, probe, run_doit, start_doit
 from PIL import Image
 
-from vidpipe.status import read_status
-
 ORDER = ["storyboard", "keyframes", "video_gen", "stitching", "complete"]
 
 
