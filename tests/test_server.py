@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -284,7 +285,8 @@ def _start_server(projects) -> tuple[subprocess.Popen, Client]:
     )  # fmt: skip
     for line in server.stdout:
         found = re.search(r"serving (http://\S+)/api", line)
-        if found:
+        if found:  # keep reading its output, or a full pipe would stall the server
+            threading.Thread(target=server.stdout.read, daemon=True).start()
             return server, Client(found.group(1))
     raise AssertionError("the server did not start")
 
