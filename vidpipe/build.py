@@ -12,7 +12,7 @@ from typing import TextIO
 from doit.cmd_base import ModuleTaskLoader
 from doit.doit_cmd import DoitMain
 
-from vidpipe import fsutil, index, media
+from vidpipe import costs, fsutil, index, media
 from vidpipe.errors import (
     EXIT_BUILD_FAILED,
     EXIT_INTERRUPTED,
@@ -20,10 +20,10 @@ from vidpipe.errors import (
     BadInput,
 )
 from vidpipe.graph import task_creators
+from vidpipe.plan import planned_charges
 from vidpipe.project import Project, project_lock
-from vidpipe.providers import provider_for
+from vidpipe.providers import check_providers
 from vidpipe.reporter import BuildLog, BuildReporter, JsonProgress, Progress
-from vidpipe.settings import STAGES
 from vidpipe.status import write_status
 from vidpipe.steps import storyboard_edited_by_hand
 from vidpipe.storyboard import load_storyboard
@@ -32,8 +32,7 @@ from vidpipe.storyboard import load_storyboard
 def check_project(project: Project, out: TextIO) -> None:
     """Refuse to start on bad settings or an invalid hand edit (nothing is changed)."""
     settings = project.settings
-    for stage in STAGES:
-        provider_for(stage, settings)
+    check_providers(settings)
     media.ffmpeg_exe()
     if not project.storyboard_file.exists():
         durations = {"clip_duration": settings.clip_duration}
@@ -61,16 +60,24 @@ def build_project(
     *,
     json_progress: bool = False,
     only: list[str] | None = None,
+    approval: costs.Approval | None = None,
 ) -> int:
     """Bring the project up to date (or only the `only` tasks, without their dependencies);
-    returns an exit code (see vidpipe.errors)."""
+    paid work starts only with the user's `approval`, within its budget. Returns an exit code
+    (see vidpipe.errors)."""
     with project_lock(project):
         fsutil.remove_partials(project.root)
         check_project(project, out)
+        charges = planned_charges(project, only)
+        approval = approval or costs.Approval()
+        costs.approve(charges, approval, project.id, out, as_json=json_progress)
         write_status(project, "pending")
         log = BuildLog()
         progress = (JsonProgress if json_progress else Progress)(out)
-        code = _run_doit(project, log, progress, ["run", "--single", *only] if only else ["run"])
+        with costs.run_ledger(project.root, approval.budget):
+            code = _run_doit(
+                project, log, progress, ["run", "--single", *only] if only else ["run"]
+            )
         outcome = _record_outcome(project, log, code)
         if outcome == "failed":
             code = EXIT_BUILD_FAILED

@@ -36,5 +36,13 @@ class StepFailed(VidpipeError):
     exit_code = EXIT_BUILD_FAILED
 
 
+class OverBudget(StepFailed):
+    """The next paid call would take the build over its `budget=`; it was not made."""
+
+
+class NotConfirmed(VidpipeError):
+    """Paid work needs the user's go-ahead (`yes=1`, or an answer on a terminal)."""
+
+
 class MediaToolMissing(VidpipeError):
     """No usable ffmpeg binary."""

@@ -74,6 +74,15 @@ def task_creators(project: Project) -> dict[str, Any]:
     @create_after(executed="storyboard")
     def task_scene():
         storyboard = load_storyboard(project.storyboard_file)
+        keyframer = provider_for("keyframe", settings)
+        animator = provider_for("clip", settings)
+
+        def keyframes_used(stage: str, scene: Scene) -> list[str]:
+            """Other scenes' keyframes a provider uses (e.g. as reference images): edges."""
+            provider = keyframer if stage == "keyframe" else animator
+            used = provider.references(stage, storyboard, scene)
+            return [rel(project.keyframe_file(ref)) for ref in used]
+
         for scene in storyboard.scenes:
             keyframe = rel(project.keyframe_file(scene.id))
             keyframe_inputs = keyframe_config(settings, storyboard, scene)
@@ -81,13 +90,14 @@ def task_creators(project: Project) -> dict[str, Any]:
             yield {
                 "name": f"{scene.id}-keyframe",
                 "actions": [(steps.make_keyframe, [root, scene.id, keyframe_inputs])],
+                "file_dep": keyframes_used("keyframe", scene),
                 "targets": [keyframe],
                 "uptodate": [config_changed(keyframe_inputs)],
             }
             yield {
                 "name": f"{scene.id}-clip",
                 "actions": [(steps.make_clip, [root, scene.id, clip_inputs])],
-                "file_dep": [keyframe],
+                "file_dep": [keyframe, *keyframes_used("clip", scene)],
                 "targets": [rel(project.clip_file(scene.id))],
                 "uptodate": [config_changed(clip_inputs)],
             }

@@ -45,6 +45,9 @@ class ProjectSettings(BaseModel):
     fps: Literal[24] = 24
     workers: Annotated[int, Field(ge=1, le=16)] = 2
     providers: Providers = Providers()
+    # each provider's own settings by provider name (e.g. google: {video_model: ...}),
+    # checked by that provider's options model; those in use get their defaults written here
+    provider_options: dict[str, dict[str, Any]] = {}
 
     @field_validator("prompt", "style")
     @classmethod
@@ -72,6 +75,13 @@ class ProjectSettings(BaseModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _check_provider_options(self) -> ProjectSettings:
+        from vidpipe.providers import validate_options  # the registry imports this module
+
+        self.provider_options = validate_options(self)
+        return self
+
     def frame_size(self) -> tuple[int, int]:
         """(width, height) in pixels, both even, for the aspect ratio and resolution."""
         short = int(self.resolution.removesuffix("p"))
@@ -83,7 +93,7 @@ class ProjectSettings(BaseModel):
 
 # Command-line words that set a stage's provider, besides `provider=` for all stages.
 PROVIDER_WORDS = {f"{stage}_provider": stage for stage in STAGES}
-SETTING_WORDS = set(ProjectSettings.model_fields) - {"providers"}
+SETTING_WORDS = set(ProjectSettings.model_fields) - {"providers", "provider_options"}
 
 
 def settings_from_words(
@@ -92,8 +102,12 @@ def settings_from_words(
     """Build settings from `name=value` command-line words over `base` (a project.yaml dict)."""
     data: dict[str, Any] = dict(base or {})
     providers = dict(data.get("providers") or {})
+    options = {name: dict(given) for name, given in (data.get("provider_options") or {}).items()}
     for name, value in words.items():
-        if name == "provider":
+        if "." in name:  # <provider>.<option>=value, e.g. google.video_model=...
+            provider, _, option = name.partition(".")
+            options.setdefault(provider, {})[option] = value
+        elif name == "provider":
             providers.update({stage: value for stage in STAGES})
         elif name in PROVIDER_WORDS:
             providers[PROVIDER_WORDS[name]] = value
@@ -101,9 +115,14 @@ def settings_from_words(
             data[name] = value
         else:
             known = sorted(SETTING_WORDS | set(PROVIDER_WORDS) | {"provider"})
-            raise BadInput(f"unknown option {name}=...; known options: {', '.join(known)}")
+            raise BadInput(
+                f"unknown option {name}=...; known options: {', '.join(known)}, "
+                "and <provider>.<option> for a provider's own settings"
+            )
     if providers:
         data["providers"] = providers
+    if options:
+        data["provider_options"] = options
     return validate_settings(data, source="command line")
 
 

@@ -17,12 +17,12 @@ from typing import Any
 
 from doit.exceptions import TaskFailed
 
-from vidpipe import fsutil, media
+from vidpipe import costs, fsutil, media
 from vidpipe.errors import VidpipeError
 from vidpipe.project import Project
 from vidpipe.providers import provider_for
-from vidpipe.providers.base import ClipJob, KeyframeJob, Provenance
-from vidpipe.storyboard import load_storyboard, storyboard_json
+from vidpipe.providers.base import ClipJob, KeyframeJob, Provenance, Provider
+from vidpipe.storyboard import Storyboard, load_storyboard, storyboard_json
 
 
 def _step(func):
@@ -72,6 +72,39 @@ def storyboard_edited_by_hand(project: Project) -> bool:
     return record is None or record.get("sha256") != sha256_text(text)
 
 
+def pending_file(project: Project, artifact: Path) -> Path:
+    """Where a provider records paid work in progress for `artifact` (survives a kill)."""
+    relative = artifact.relative_to(project.root)
+    return project.state_dir / "pending" / relative.with_suffix(relative.suffix + ".json")
+
+
+def keyframe_job(
+    project: Project, storyboard: Storyboard, provider: Provider, scene_id: str, out: Path
+) -> KeyframeJob:
+    scene = storyboard.scene(scene_id)
+    used = provider.references("keyframe", storyboard, scene)
+    references = {ref: project.keyframe_file(ref) for ref in used}
+    return KeyframeJob(scene, storyboard, project.settings, out, references)
+
+
+def clip_job(
+    project: Project, storyboard: Storyboard, provider: Provider, scene_id: str, out: Path
+) -> ClipJob:
+    scene = storyboard.scene(scene_id)
+    used = provider.references("clip", storyboard, scene)
+    references = {ref: project.keyframe_file(ref) for ref in used}
+    keyframe = project.keyframe_file(scene_id)
+    pending = pending_file(project, project.clip_file(scene_id))
+    return ClipJob(scene, storyboard, project.settings, keyframe, out, references, pending)
+
+
+def charges_of(provider: Provider, stage: str, job: KeyframeJob | ClipJob) -> list[costs.Charge]:
+    """What running `job` will pay for (nothing when an earlier build paid for it already)."""
+    if provider.resumes_paid_work(job):
+        return []
+    return provider.estimate(stage, job.scene.duration)
+
+
 @_step
 def make_storyboard(root: str, inputs: str) -> None:
     project = Project(Path(root))
@@ -79,7 +112,10 @@ def make_storyboard(root: str, inputs: str) -> None:
     if target.exists() and storyboard_edited_by_hand(project):
         raise VidpipeError(f"{target} was edited by hand; vidpipe never overwrites it")
     started = time.time()
-    storyboard, record = provider_for("storyboard", project.settings).write_storyboard()
+    provider = provider_for("storyboard", project.settings)
+    charges = provider.estimate("storyboard", project.settings.clip_duration)
+    costs.reserve(project.root, charges, "the storyboard")
+    storyboard, record = provider.write_storyboard()
     text = storyboard_json(storyboard)
     fsutil.write_text(target, text)
     write_provenance(project, target, record, started, sha256=sha256_text(text), inputs=inputs)
@@ -91,9 +127,12 @@ def make_keyframe(root: str, scene_id: str, inputs: str) -> None:
     storyboard = load_storyboard(project.storyboard_file)
     target = project.keyframe_file(scene_id)
     started = time.time()
+    provider = provider_for("keyframe", project.settings)
     with fsutil.writing(target) as partial:
-        job = KeyframeJob(storyboard.scene(scene_id), storyboard, project.settings, partial)
-        record = provider_for("keyframe", project.settings).draw_keyframe(job)
+        job = keyframe_job(project, storyboard, provider, scene_id, partial)
+        charges = charges_of(provider, "keyframe", job)
+        costs.reserve(project.root, charges, f"scene {scene_id}: keyframe")
+        record = provider.draw_keyframe(job)
     write_provenance(project, target, record, started, inputs=sha256_text(inputs))
 
 
@@ -103,15 +142,13 @@ def make_clip(root: str, scene_id: str, inputs: str) -> None:
     storyboard = load_storyboard(project.storyboard_file)
     target = project.clip_file(scene_id)
     started = time.time()
+    provider = provider_for("clip", project.settings)
     with fsutil.writing(target) as partial:
-        job = ClipJob(
-            storyboard.scene(scene_id),
-            storyboard,
-            project.settings,
-            project.keyframe_file(scene_id),
-            partial,
-        )
-        record = provider_for("clip", project.settings).render_clip(job)
+        job = clip_job(project, storyboard, provider, scene_id, partial)
+        costs.reserve(project.root, charges_of(provider, "clip", job), f"scene {scene_id}: clip")
+        record = provider.render_clip(job)
+    if job.pending is not None:
+        job.pending.unlink(missing_ok=True)  # only now: the clip is safely in place
     keyframe_mtime = project.keyframe_file(scene_id).stat().st_mtime_ns
     write_provenance(
         project, target, record, started, inputs=sha256_text(inputs), keyframe_mtime=keyframe_mtime

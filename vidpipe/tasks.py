@@ -4,6 +4,9 @@
                                 crossfade=... provider=... resolution=... workers=...]
     doit resume [id=<project id>]
 
+`generate` and `resume` take `yes=1` (go ahead with paid calls) and `budget=<dollars>` (a cap
+for this run).
+
 Each command builds one project's own task graph (vidpipe.graph) with its own durable
 dependency DB; these outer tasks keep no state (the `vidpipe-memory` backend).
 """
@@ -17,10 +20,11 @@ from doit import doit_cmd
 from doit.reporter import ConsoleReporter
 
 from vidpipe.build import build_project
+from vidpipe.costs import take_approval
 from vidpipe.errors import EXIT_OK, BadInput, ProjectNotFound, VidpipeError
 from vidpipe.project import Project, all_projects, create_project, open_project, projects_root
-from vidpipe.providers import provider_for
-from vidpipe.settings import STAGES, settings_from_words
+from vidpipe.providers import check_providers
+from vidpipe.settings import settings_from_words
 from vidpipe.status import read_status
 
 
@@ -72,16 +76,17 @@ def generate() -> int:
             'say what the video is about: doit generate prompt="A lighthouse keeper '
             'finds a message in a bottle"'
         )
+    approval = take_approval(words)
     settings = settings_from_words(words)
-    for stage in STAGES:
-        provider_for(stage, settings)
+    check_providers(settings)
     project = create_project(settings)
     print(f"project {project.id}: {project.root}")
-    return build_project(project)
+    return build_project(project, approval=approval)
 
 
 def resume() -> int:
     words = command_words()
+    approval = take_approval(words)
     _allow(words, {"id"}, "resume")
     if "id" in words:
         project = open_project(words["id"])
@@ -94,7 +99,7 @@ def resume() -> int:
             )
             return EXIT_OK
     print(f"project {project.id}: {project.root}")
-    return build_project(project)
+    return build_project(project, approval=approval)
 
 
 def latest_unfinished() -> Project | None:

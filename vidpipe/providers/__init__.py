@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import importlib
 from importlib.metadata import entry_points
+from typing import Any
+
+from pydantic import ValidationError
 
 from vidpipe.errors import BadInput
 from vidpipe.providers.base import Provider
-from vidpipe.settings import ProjectSettings
+from vidpipe.settings import STAGES, ProjectSettings, describe_validation_error
 
 # name -> "module:Class", imported only when a project uses it (keeps optional SDKs lazy)
 BUILTIN = {"local": "vidpipe.providers.local:LocalProvider"}
@@ -27,8 +30,7 @@ def provider_class(name: str, stage: str) -> type[Provider]:
             f"unknown provider {name!r} for the {stage} stage; "
             f"available: {', '.join(sorted(known))}"
         )
-    module_name, _, class_name = known[name].partition(":")
-    cls: type[Provider] = getattr(importlib.import_module(module_name), class_name)
+    cls = _load(known[name])
     if stage not in cls.stages:
         serving = sorted(n for n in known if stage in provider_class_stages(n))
         raise BadInput(
@@ -37,10 +39,45 @@ def provider_class(name: str, stage: str) -> type[Provider]:
     return cls
 
 
+def _load(spec: str) -> type[Provider]:
+    module_name, _, class_name = spec.partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
 def provider_class_stages(name: str) -> frozenset[str]:
-    module_name, _, class_name = available()[name].partition(":")
-    return getattr(importlib.import_module(module_name), class_name).stages
+    return _load(available()[name]).stages
 
 
 def provider_for(stage: str, settings: ProjectSettings) -> Provider:
     return provider_class(getattr(settings.providers, stage), stage)(settings)
+
+
+def check_providers(settings: ProjectSettings) -> None:
+    """Refuse (BadInput) a stage that its provider cannot run as configured, before a build
+    spends anything."""
+    for stage in STAGES:
+        provider_for(stage, settings).check(stage)
+
+
+def validate_options(settings: ProjectSettings) -> dict[str, dict[str, Any]]:
+    """`provider_options` checked by each provider's options model, with the defaults of every
+    provider in use filled in (raises ValueError naming the bad `<provider>.<option>`)."""
+    known = available()
+    in_use = {getattr(settings.providers, stage) for stage in STAGES}
+    checked: dict[str, dict[str, Any]] = {}
+    for name in sorted(set(settings.provider_options) | (in_use & set(known))):
+        given = settings.provider_options.get(name, {})
+        if name not in known:
+            raise ValueError(
+                f"options for an unknown provider {name!r}; available: {', '.join(sorted(known))}"
+            )
+        model = _load(known[name]).options_model
+        if model is None:
+            if given:
+                raise ValueError(f"provider {name!r} has no options (got {sorted(given)})")
+            continue
+        try:
+            checked[name] = model.model_validate(given).model_dump(mode="json")
+        except ValidationError as err:
+            raise ValueError(describe_validation_error(err, prefix=f"{name}.")) from None
+    return checked

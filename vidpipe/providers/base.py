@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pydantic import BaseModel
+
+from vidpipe.costs import Charge
 from vidpipe.settings import ProjectSettings
 from vidpipe.storyboard import Scene, Storyboard
 
@@ -19,6 +22,7 @@ class KeyframeJob:
     storyboard: Storyboard
     settings: ProjectSettings
     out: Path  # write the PNG here (a temporary name; the caller moves it into place)
+    references: dict[str, Path] = field(default_factory=dict)  # scene id -> its keyframe
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,10 @@ class ClipJob:
     settings: ProjectSettings
     keyframe: Path
     out: Path  # write the MP4 here (a temporary name; the caller moves it into place)
+    references: dict[str, Path] = field(default_factory=dict)  # scene id -> its keyframe
+    # where the provider may record a paid job in progress (e.g. a video operation's name):
+    # kept across a killed build, removed by the caller once the clip is in place
+    pending: Path | None = None
 
 
 @dataclass
@@ -46,6 +54,8 @@ class Provider:
 
     name: ClassVar[str]
     stages: ClassVar[frozenset[str]]
+    # the provider's own settings (`provider_options.<name>` in project.yaml), if it has any
+    options_model: ClassVar[type[BaseModel] | None] = None
 
     def __init__(self, settings: ProjectSettings) -> None:
         self.settings = settings
@@ -54,6 +64,24 @@ class Provider:
         """Everything of this provider's configuration that changes the output of `stage`
         (model names, options): a change re-runs that stage."""
         return {"provider": self.name}
+
+    def check(self, stage: str) -> None:
+        """Raise BadInput when `stage` cannot run as configured (called before a build
+        spends anything; must not call the network)."""
+
+    def references(self, stage: str, storyboard: Storyboard, scene: Scene) -> list[str]:
+        """Ids of other scenes whose keyframes `stage` of `scene` uses (each one an explicit
+        edge of the task graph)."""
+        return []
+
+    def estimate(self, stage: str, seconds: float) -> list[Charge]:
+        """What one fresh run of `stage` for a scene of `seconds` costs ([] when free)."""
+        return []
+
+    def resumes_paid_work(self, job: KeyframeJob | ClipJob) -> bool:
+        """True when an earlier build already paid for exactly this job and its result can
+        be collected without paying again."""
+        return False
 
     def write_storyboard(self) -> tuple[Storyboard, Provenance]:
         raise NotImplementedError

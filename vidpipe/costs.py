@@ -1,0 +1,174 @@
+"""Money: what paid calls cost, the go-ahead before a build spends it, and the `budget=` cap.
+
+Providers price their calls (`Provider.estimate`); nothing here knows a provider. Before a
+build starts, the planner's charges are printed and confirmed (`yes=1`, or a question on a
+terminal). During the build every paid step reserves its charge in the run's ledger first, so a
+call that would take the run over `budget=` is never made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TextIO
+
+from vidpipe.errors import BadInput, NotConfirmed, OverBudget
+
+YES_WORDS = {"1", "true", "yes", "y"}
+NO_WORDS = {"0", "false", "no", "n"}
+
+
+@dataclass(frozen=True)
+class Charge:
+    """The estimated price of one paid call."""
+
+    model: str
+    unit: str  # what is paid for: "call", "image" or "second"
+    units: float
+    usd: float
+
+
+@dataclass(frozen=True)
+class Approval:
+    """What the user said on the command line about spending."""
+
+    yes: bool = False
+    budget: float | None = None  # dollars this run may spend at most
+
+
+def take_approval(words: dict[str, str]) -> Approval:
+    """Take `yes=` and `budget=` out of the command-line words."""
+    given = {name: words.pop(name) for name in ("yes", "budget") if name in words}
+    return approval_from_words(given)
+
+
+def approval_from_words(words: dict[str, str]) -> Approval:
+    """Read `yes=` and `budget=` (e.g. from the command line or an API request)."""
+    yes = words.get("yes", "0").strip().lower()
+    if yes not in YES_WORDS | NO_WORDS:
+        raise BadInput(f"yes={words['yes']} is not understood; use yes=1 to confirm spending")
+    budget = None
+    if "budget" in words:
+        try:
+            budget = float(words["budget"].strip().lstrip("$"))
+        except ValueError:
+            budget = math.nan
+        if not math.isfinite(budget) or budget < 0:
+            raise BadInput(
+                f"budget={words['budget']} is not an amount of dollars; use e.g. budget=5"
+            )
+    return Approval(yes=yes in YES_WORDS, budget=budget)
+
+
+def total(charges: Iterable[Charge]) -> float:
+    return sum(charge.usd for charge in charges)
+
+
+def summary(charges: list[Charge]) -> list[str]:
+    """One line per model: calls, units and dollars; then the total."""
+    by_model: dict[str, list[Charge]] = {}
+    for charge in charges:
+        by_model.setdefault(charge.model, []).append(charge)
+    lines = []
+    for model, group in by_model.items():
+        unit = group[0].unit
+        calls = f"{len(group)} call{'s' if len(group) != 1 else ''}"
+        if unit == "second":
+            calls += f", {sum(c.units for c in group):g} s of video"
+        elif unit == "image":
+            calls += f", {sum(c.units for c in group):g} image{'s' if len(group) != 1 else ''}"
+        lines.append(f"  {model:<28} {calls:<28} ${total(group):.2f}")
+    lines.append(f"  estimated total: ${total(charges):.2f}")
+    return lines
+
+
+def approve(
+    charges: list[Charge],
+    approval: Approval,
+    project_id: str,
+    out: TextIO,
+    ask: Callable[[str], str] | None = None,
+    as_json: bool = False,
+) -> None:
+    """Show what the build will pay for; return when the user agreed, else raise NotConfirmed.
+    A build that pays for nothing needs no go-ahead."""
+    if not charges:
+        return
+    if as_json:
+        event = {"event": "estimate", "total_usd": round(total(charges), 4)}
+        event["charges"] = [asdict(charge) for charge in charges]
+        event["budget_usd"] = approval.budget
+        out.write(json.dumps(event) + "\n")
+    else:
+        out.write("paid calls this build will make (prices from the model catalog):\n")
+        out.write("\n".join(summary(charges)) + "\n")
+        if approval.budget is not None:
+            out.write(
+                f"  budget: ${approval.budget:.2f} (the build stops before a call that would "
+                "go over it)\n"
+            )
+    out.flush()
+    if approval.yes:
+        return
+    if ask is None and not as_json and sys.stdin.isatty() and out.isatty():
+        ask = input
+    if ask is not None:
+        answer = ask(f"spend about ${total(charges):.2f}? [y/N] ").strip().lower()
+        if answer in {"y", "yes"}:
+            return
+    raise NotConfirmed(
+        f"this build would spend about ${total(charges):.2f} and nothing was spent; to go "
+        f"ahead: doit resume id={project_id} yes=1 (add budget=<dollars> to cap it)"
+    )
+
+
+class Ledger:
+    """What one build run has committed to spend so far (thread-safe)."""
+
+    def __init__(self, budget: float | None) -> None:
+        self.budget = budget
+        self.spent = 0.0
+        self._lock = threading.Lock()
+
+    def reserve(self, charges: list[Charge], label: str) -> None:
+        cost = total(charges)
+        if not cost:
+            return
+        with self._lock:
+            # a cent of slack: estimates are sums of floats
+            if self.budget is not None and self.spent + cost > self.budget + 0.005:
+                models = ", ".join(sorted({charge.model for charge in charges}))
+                raise OverBudget(
+                    f"{label} would cost about ${cost:.2f} ({models}), taking this run to "
+                    f"${self.spent + cost:.2f}, over budget=${self.budget:.2f}; it was not "
+                    "started: resume with a larger budget="
+                )
+            self.spent += cost
+
+
+# The ledger of each build running in this process, by project folder.
+_ledgers: dict[Path, Ledger] = {}
+
+
+@contextlib.contextmanager
+def run_ledger(root: Path, budget: float | None) -> Iterator[Ledger]:
+    ledger = Ledger(budget)
+    _ledgers[root.resolve()] = ledger
+    try:
+        yield ledger
+    finally:
+        _ledgers.pop(root.resolve(), None)
+
+
+def reserve(root: Path, charges: list[Charge], label: str) -> None:
+    """Commit to `charges` before making the calls (raises OverBudget); a step run outside a
+    build (no ledger) has no cap."""
+    ledger = _ledgers.get(root.resolve())
+    if ledger is not None:
+        ledger.reserve(charges, label)

@@ -1,0 +1,78 @@
+"""What a build is about to pay for, decided by the same task graph and dependency DB that the
+build itself uses: a resume or a one-scene rebuild is priced for only what it will redo.
+
+A step runs when doit finds it out of date, or when a file it uses is rebuilt first (a
+keyframe before its clip, the first scene's keyframe before the other keyframes that take it
+as a reference). A clip whose paid operation an earlier build already started costs nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from doit.dependency import Dependency
+from doit.loader import generate_tasks
+
+from vidpipe import graph, steps
+from vidpipe.costs import Charge
+from vidpipe.depdb import DurableSqliteDB
+from vidpipe.project import Project
+from vidpipe.providers import provider_for
+from vidpipe.storyboard import load_storyboard
+
+DEP_FILE = ".vidpipe/doit.sqlite3"  # relative to the project, as the build opens it
+
+
+def planned_charges(project: Project, only: list[str] | None = None) -> list[Charge]:
+    """The charges of the steps the build will run (only the `only` tasks, when given)."""
+    settings = project.settings
+    if only is not None and not any(name.startswith(("storyboard", "scene")) for name in only):
+        return []  # e.g. only the final cut: no provider is called
+    if not graph.storyboard_is_current(project, graph.storyboard_inputs(project)):
+        # a new storyboard: every scene will be new, as many as the settings ask for
+        seconds = settings.clip_duration
+        charges = provider_for("storyboard", settings).estimate("storyboard", seconds)
+        for _ in range(settings.scenes):
+            charges += provider_for("keyframe", settings).estimate("keyframe", seconds)
+            charges += provider_for("clip", settings).estimate("clip", seconds)
+        return charges
+
+    storyboard = load_storyboard(project.storyboard_file)
+    with contextlib.chdir(project.root):  # the graph's paths are relative to the project
+        creator = graph.task_creators(project)["task_scene"]
+        tasks = [task for task in generate_tasks("scene", creator()) if task.actions]
+        tasks_by_name = {task.name: task for task in tasks}
+        deps = Dependency(DurableSqliteDB, DEP_FILE)
+        try:
+            stale = {
+                task.name
+                for task in tasks
+                if deps.get_status(task, tasks_by_name).status != "up-to-date"
+            }
+        finally:
+            deps.close()
+        # a step also runs when a file it uses is rebuilt before it
+        made_by = {target: task.name for task in tasks for target in task.targets}
+        changed = True
+        while changed:
+            changed = False
+            for task in tasks:
+                inputs_rebuilt = any(made_by.get(dep) in stale for dep in task.file_dep)
+                if task.name not in stale and inputs_rebuilt:
+                    stale.add(task.name)
+                    changed = True
+
+        charges: list[Charge] = []
+        for task in tasks:
+            if task.name not in stale or (only is not None and task.name not in only):
+                continue
+            scene_id, _, stage = task.name.removeprefix("scene:").rpartition("-")
+            provider = provider_for(stage, settings)
+            make_job = steps.keyframe_job if stage == "keyframe" else steps.clip_job
+            job = make_job(project, storyboard, provider, scene_id, project.root / task.targets[0])
+            inputs_rebuilt = any(made_by.get(dep) in stale for dep in task.file_dep)
+            if inputs_rebuilt:  # new inputs: whatever was paid for before does not fit
+                charges += provider.estimate(stage, job.scene.duration)
+            else:
+                charges += steps.charges_of(provider, stage, job)
+        return charges
