@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import queue
 import signal
+import subprocess
+import sys
 import threading
 import time
 
-from conftest import FAST, mtimes, only_project, probe, run_doit, start_doit
+from conftest import FAST, REPO, doit_env, mtimes, only_project, probe, run_doit, start_doit
 from PIL import Image
 
 ORDER = ["storyboard", "keyframes", "video_gen", "stitching", "complete"]
@@ -204,3 +207,28 @@ def test_watch_rebuilds_an_edited_scene_and_survives_an_invalid_edit(projects):
     finally:
         if watcher.poll() is None:
             watcher.kill()
+
+
+def test_a_terminal_gets_a_live_line_a_pipe_gets_plain_lines(projects):
+    main, child = pty.openpty()
+    build = subprocess.Popen(
+        [sys.executable, "-m", "doit", "generate", "prompt=On a terminal", *FAST],
+        cwd=REPO, env=doit_env(), stdin=subprocess.DEVNULL, stdout=child, stderr=child,
+    )  # fmt: skip
+    os.close(child)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # the terminal closed: the build is done
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert build.wait(timeout=60) == 0
+    on_terminal = output.decode()
+    assert "\r\x1b[K" in on_terminal and "done, running: scene s" in on_terminal
+
+    piped = run_doit("generate", "prompt=In a pipe", *FAST).stdout
+    assert "\r" not in piped and "\x1b" not in piped and "running:" not in piped
+    assert "(8/8) final cut done" in piped
