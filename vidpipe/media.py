@@ -1,4 +1,4 @@
-"""ffmpeg: find the binary, animate a still into a clip, stitch clips into the final cut."""
+"""ffmpeg: find the binary, run it, animate a still into a clip; the project's clip encoding."""
 
 from __future__ import annotations
 
@@ -13,8 +13,19 @@ from vidpipe.errors import MediaToolMissing, StepFailed
 
 FFMPEG_ENV = "VIDPIPE_FFMPEG"
 AUDIO_RATE = 48000
-# One keyframe per second: any cut or transition point is at most a second from a keyframe.
-VIDEO_CODEC_ARGS = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
+# Every clip and every re-encoded part of a final cut uses these settings: equal settings give
+# byte-identical stream headers (SPS/PPS; `stitchable` keeps x264 from tuning them to the
+# content, and the colour tags and square pixels are fixed), so encoded pieces can be joined by
+# stream copy.
+VIDEO_CODEC_ARGS = [
+    *("-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"),
+    *("-x264-params", "stitchable=1"),
+    *("-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709"),
+    *("-color_range", "tv"),
+]
+# A keyframe (closed GOP) exactly every half second: a transition is cut at most that far
+# from where it starts and ends.
+KEYFRAME_SECONDS = 0.5
 AUDIO_CODEC_ARGS = ["-c:a", "aac", "-b:a", "128k", "-ar", str(AUDIO_RATE), "-ac", "2"]
 
 
@@ -67,6 +78,21 @@ def stop_children() -> None:
         process.terminate()
 
 
+def keyframe_interval(fps: int) -> int:
+    """Frames from one keyframe to the next."""
+    return max(1, round(fps * KEYFRAME_SECONDS))
+
+
+def video_codec_args(fps: int) -> list[str]:
+    """The canonical video encoding at `fps`: keyframes only on the fixed grid (no scene-cut
+    keyframes, so the grid holds whatever the content)."""
+    interval = str(keyframe_interval(fps))
+    return [
+        *VIDEO_CODEC_ARGS,
+        *("-g", interval, "-keyint_min", interval, "-sc_threshold", "0", "-r", str(fps)),
+    ]
+
+
 @dataclass(frozen=True)
 class CameraMove:
     """A Ken Burns move: zoom factor and crop centre (0..1 of the frame) at start and end."""
@@ -113,11 +139,7 @@ def ken_burns(
             str(frames),
             "-t",
             f"{seconds:.6f}",
-            *VIDEO_CODEC_ARGS,
-            "-g",
-            str(fps),
-            "-r",
-            str(fps),
+            *video_codec_args(fps),
             *AUDIO_CODEC_ARGS,
             "-movflags",
             "+faststart",
@@ -131,110 +153,3 @@ def ken_burns(
 
 def frame_count(seconds: float, fps: int) -> int:
     return max(1, round(seconds * fps))
-
-
-@dataclass(frozen=True)
-class ClipRef:
-    path: Path
-    frames: int
-
-
-def stitch(clips: list[ClipRef], out: Path, fps: int, crossfade: float) -> None:
-    """Join clips in order into `out`; `crossfade` seconds of overlap at each joint (0 = cuts)."""
-    if crossfade > 0 and len(clips) > 1:
-        _stitch_crossfade(clips, out, fps, crossfade)
-    else:
-        _stitch_cuts(clips, out, fps)
-
-
-def _audio_trims(clips: list[ClipRef], fps: int, first_input: int) -> list[str]:
-    """Per-clip audio trimmed or padded to exactly its video length (no drift at joints)."""
-    chains = []
-    for index, clip in enumerate(clips):
-        seconds = clip.frames / fps
-        chains.append(
-            f"[{first_input + index}:a]atrim=end={seconds:.6f},asetpts=PTS-STARTPTS,"
-            f"apad=whole_dur={seconds:.6f}[a{index}]"
-        )
-    return chains
-
-
-def _stitch_cuts(clips: list[ClipRef], out: Path, fps: int) -> None:
-    """Hard cuts: the video is stream-copied; the audio is re-encoded from trimmed pieces,
-    since copying AAC keeps every clip's encoder priming and drifts out of sync."""
-    listing = out.with_name(out.stem + ".concat.txt")
-    listing.write_text("".join(f"file '{clip.path.resolve()}'\n" for clip in clips))
-    try:
-        inputs = [arg for clip in clips for arg in ("-i", str(clip.path))]
-        labels = "".join(f"[a{index}]" for index in range(len(clips)))
-        graph = ";".join(
-            [*_audio_trims(clips, fps, 1), f"{labels}concat=n={len(clips)}:v=0:a=1[a]"]
-        )
-        run_ffmpeg(
-            [
-                "-f",
-                "concat",
-                "-safe",
-                "0",
-                "-i",
-                str(listing),
-                *inputs,
-                "-filter_complex",
-                graph,
-                "-map",
-                "0:v",
-                "-map",
-                "[a]",
-                "-c:v",
-                "copy",
-                *AUDIO_CODEC_ARGS,
-                "-movflags",
-                "+faststart",
-                "-f",
-                "mp4",
-                str(out),
-            ],
-            doing="joining the clips",
-        )
-    finally:
-        listing.unlink(missing_ok=True)
-
-
-def _stitch_crossfade(clips: list[ClipRef], out: Path, fps: int, crossfade: float) -> None:
-    """One xfade/acrossfade chain over all clips, re-encoding the whole film."""
-    inputs = [arg for clip in clips for arg in ("-i", str(clip.path))]
-    graph = _audio_trims(clips, fps, 0)
-    video, audio = "[0:v]", "[a0]"
-    elapsed = clips[0].frames / fps
-    for index, clip in enumerate(clips[1:], start=1):
-        offset = elapsed - crossfade
-        graph.append(
-            f"{video}[{index}:v]xfade=transition=fade:duration={crossfade}:offset={offset:.6f}"
-            f"[v{index}]"
-        )
-        graph.append(f"{audio}[a{index}]acrossfade=d={crossfade}[x{index}]")
-        video, audio = f"[v{index}]", f"[x{index}]"
-        elapsed = offset + clip.frames / fps
-    run_ffmpeg(
-        [
-            *inputs,
-            "-filter_complex",
-            ";".join(graph),
-            "-map",
-            video,
-            "-map",
-            audio,
-            *VIDEO_CODEC_ARGS,
-            "-g",
-            str(fps),
-            "-r",
-            str(fps),
-            *AUDIO_CODEC_ARGS,
-            "-movflags",
-            "+faststart",
-            "-f",
-            "mp4",
-            str(out),
-        ],
-        doing="crossfading the clips",
-    )

@@ -17,12 +17,12 @@ from typing import Any
 
 from doit.exceptions import TaskFailed
 
-from vidpipe import costs, fsutil, media
+from vidpipe import clipformat, costs, fsutil, media, stitch
 from vidpipe.errors import VidpipeError
 from vidpipe.project import Project
 from vidpipe.providers import provider_for
 from vidpipe.providers.base import ClipJob, KeyframeJob, Provenance, Provider
-from vidpipe.storyboard import Storyboard, load_storyboard, storyboard_json
+from vidpipe.storyboard import Scene, Storyboard, load_storyboard, storyboard_json
 
 
 def _step(func):
@@ -147,6 +147,8 @@ def make_clip(root: str, scene_id: str, inputs: str) -> None:
         job = clip_job(project, storyboard, provider, scene_id, partial)
         costs.reserve(project.root, charges_of(provider, "clip", job), f"scene {scene_id}: clip")
         record = provider.render_clip(job)
+        # any provider's clip is brought to the project's encoding once, here, not per stitch
+        record.extra["conformed"] = clipformat.conform(partial, clip_spec(project, job.scene))
     if job.pending is not None:
         job.pending.unlink(missing_ok=True)  # only now: the clip is safely in place
     keyframe_mtime = project.keyframe_file(scene_id).stat().st_mtime_ns
@@ -155,17 +157,24 @@ def make_clip(root: str, scene_id: str, inputs: str) -> None:
     )
 
 
+def clip_spec(project: Project, scene: Scene) -> clipformat.ClipSpec:
+    """The canonical form of a scene's clip."""
+    settings = project.settings
+    frames = media.frame_count(scene.duration, settings.fps)
+    return clipformat.ClipSpec(*settings.frame_size(), settings.fps, frames)
+
+
 @_step
 def make_final(root: str) -> None:
     project = Project(Path(root))
     settings = project.settings
     storyboard = load_storyboard(project.storyboard_file)
     clips = [
-        media.ClipRef(project.clip_file(scene.id), media.frame_count(scene.duration, settings.fps))
+        stitch.ClipRef(project.clip_file(scene.id), clip_spec(project, scene).frames)
         for scene in storyboard.scenes
     ]
     started = time.time()
     with fsutil.writing(project.final_file) as partial:
-        media.stitch(clips, partial, settings.fps, settings.crossfade)
+        stitch.stitch(clips, partial, settings.frame_size(), settings.fps, settings.crossfade)
     record = Provenance("vidpipe", "ffmpeg", extra={"crossfade": settings.crossfade})
     write_provenance(project, project.final_file, record, started)

@@ -19,7 +19,7 @@ from vidpipe.storyboard import Scene, Storyboard
 ARC_TEMPLATE = "storyboard/local_arc.yaml"
 MODEL = "vidpipe-animatic-1"
 PAINTER_VERSION = 1  # bump when the painter's output changes, so keyframes are redrawn
-CLIP_VERSION = 1  # same for the clip renderer
+CLIP_VERSION = 2  # same for the clip renderer
 
 # camera words -> move; checked in order, first match wins
 CAMERA_MOVES: list[tuple[str, media.CameraMove]] = [

@@ -1,0 +1,256 @@
+"""The canonical clip: the one encoding every clip of a project is kept in, so that the final
+cut can copy clips' video packets instead of re-encoding them (see vidpipe.stitch).
+
+A canonical clip has exactly two streams, video then audio:
+- H.264 from `media.video_codec_args` at the project's frame size and rate: its stream headers
+  (SPS/PPS) are byte-identical to those of any other canonical clip, its frames are exactly
+  the scene's number, timed every 1/fps s from 0, with a keyframe on every point of the grid;
+- AAC, 48 kHz stereo, exactly as long as the video (to the sample), starting at 0.
+
+`conform` brings a clip to that form once, in the clip step, re-encoding only the streams that
+differ (a clip of the offline provider is canonical as rendered and is left alone).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from vidpipe import media
+from vidpipe.errors import StepFailed
+
+AAC_PRIMING = 1024  # samples an AAC encoder puts before the audio (decoders skip them)
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """The canonical form of one clip of a project."""
+
+    width: int
+    height: int
+    fps: int
+    frames: int
+
+    @property
+    def samples(self) -> int:
+        return round(self.frames * media.AUDIO_RATE / self.fps)
+
+
+@dataclass(frozen=True)
+class VideoFacts:
+    codec: str
+    width: int
+    height: int
+    headers: bytes
+    time_base: Fraction
+    pts: tuple[int, ...]  # every frame's timestamp, in presentation order
+    keyframes: frozenset[int]  # timestamps of the keyframes
+
+
+@dataclass(frozen=True)
+class AudioFacts:
+    codec: str
+    rate: int
+    channels: int
+    headers: bytes
+    start: int  # timestamp of the first sample, in samples (negative: encoder priming)
+    end: int  # timestamp just after the last sample
+
+
+@dataclass(frozen=True)
+class ClipFacts:
+    kinds: tuple[str, ...]  # the type of each stream, in order
+    video: VideoFacts | None
+    audio: AudioFacts | None
+
+
+def probe(path: Path) -> ClipFacts:
+    """A clip's streams and packet timestamps, read with PyAV (nothing is decoded)."""
+    import av
+
+    try:
+        container = av.open(str(path))
+    except av.error.FFmpegError as err:
+        raise StepFailed(f"{path.name} is not a readable video ({err})") from None
+    with container:
+        kinds = tuple(stream.type for stream in container.streams)
+        video = next(iter(container.streams.video), None)
+        audio = next(iter(container.streams.audio), None)
+        pts: list[int] = []
+        keyframes: set[int] = set()
+        audio_start: int | None = None
+        audio_end = 0
+        for packet in container.demux([s for s in (video, audio) if s is not None]):
+            if packet.pts is None:
+                continue
+            if packet.stream is video:
+                pts.append(packet.pts)
+                if packet.is_keyframe:
+                    keyframes.add(packet.pts)
+            else:
+                audio_start = packet.pts if audio_start is None else audio_start
+                audio_end = max(audio_end, packet.pts + packet.duration)
+        return ClipFacts(
+            kinds,
+            _video_facts(video, sorted(pts), keyframes) if video is not None else None,
+            _audio_facts(audio, audio_start or 0, audio_end) if audio is not None else None,
+        )
+
+
+def _video_facts(stream, pts: list[int], keyframes: set[int]) -> VideoFacts:
+    context = stream.codec_context
+    return VideoFacts(
+        context.name,
+        context.width,
+        context.height,
+        bytes(context.extradata or b""),
+        Fraction(stream.time_base),
+        tuple(pts),
+        frozenset(keyframes),
+    )
+
+
+def _audio_facts(stream, start: int, end: int) -> AudioFacts:
+    context = stream.codec_context
+    samples = stream.time_base * context.sample_rate  # one timestamp tick, in samples
+    return AudioFacts(
+        context.name,
+        context.sample_rate,
+        context.channels,
+        bytes(context.extradata or b""),
+        round(start * samples),
+        round(end * samples),
+    )
+
+
+@functools.cache
+def canonical_headers(width: int, height: int, fps: int) -> tuple[bytes, bytes]:
+    """The stream headers (video, audio) of the canonical encoding, read from a one-frame
+    sample encoded with it."""
+    with tempfile.TemporaryDirectory(prefix="vidpipe-") as folder:
+        sample = Path(folder) / "sample.mp4"
+        media.run_ffmpeg(
+            [
+                *("-f", "lavfi", "-i", f"color=black:s={width}x{height}:r={fps}"),
+                *("-f", "lavfi", "-i", f"anullsrc=channel_layout=stereo:r={media.AUDIO_RATE}"),
+                *("-vf", "setsar=1", "-frames:v", "1", "-t", f"{1 / fps:.6f}"),
+                *media.video_codec_args(fps),
+                *media.AUDIO_CODEC_ARGS,
+                *("-f", "mp4", str(sample)),
+            ],
+            doing="finding the project's encoder settings",
+        )
+        facts = probe(sample)
+    assert facts.video is not None and facts.audio is not None
+    return facts.video.headers, facts.audio.headers
+
+
+def video_problems(facts: ClipFacts, spec: ClipSpec, headers: bytes) -> list[str]:
+    """How the video differs from the canonical form (empty: it can be copied as it is)."""
+    video = facts.video
+    if video is None:
+        raise StepFailed("the clip has no video stream")
+    if (video.codec, video.width, video.height) != ("h264", spec.width, spec.height):
+        return [f"video is {video.codec} {video.width}x{video.height}"]
+    if video.headers != headers:
+        return ["video encoder settings differ"]
+    if len(video.pts) != spec.frames:
+        return [f"{len(video.pts)} frames instead of {spec.frames}"]
+    # frame i at i/fps s: pts * time_base == i / fps, in integers
+    ticks, second = video.time_base.numerator * spec.fps, video.time_base.denominator
+    if any(pts * ticks != frame * second for frame, pts in enumerate(video.pts)):
+        return [f"frames are not every 1/{spec.fps} s from 0"]
+    grid = video.pts[:: media.keyframe_interval(spec.fps)]
+    if not video.keyframes.issuperset(grid):
+        return [f"keyframes are not every {media.KEYFRAME_SECONDS} s"]
+    return []
+
+
+def audio_problems(facts: ClipFacts, spec: ClipSpec, headers: bytes) -> list[str]:
+    """How the audio differs from the canonical form (empty: clips' audio can be decoded one
+    after another without a gap or overlap)."""
+    audio = facts.audio
+    if audio is None:
+        return ["no audio"]
+    problems = []
+    expected = ("aac", media.AUDIO_RATE, 2, headers)
+    if (audio.codec, audio.rate, audio.channels, audio.headers) != expected:
+        problems.append(f"audio is {audio.codec} {audio.rate} Hz {audio.channels} channels")
+    if audio.start not in (0, -AAC_PRIMING) or audio.end != spec.samples:
+        seconds = (audio.end - max(audio.start, 0)) / audio.rate
+        problems.append(f"audio lasts {seconds:.3f} s instead of {spec.frames / spec.fps:.3f} s")
+    return problems
+
+
+def problems(facts: ClipFacts, spec: ClipSpec) -> tuple[list[str], list[str]]:
+    """(video problems, audio problems) of a clip against the canonical form."""
+    video_headers, audio_headers = canonical_headers(spec.width, spec.height, spec.fps)
+    return video_problems(facts, spec, video_headers), audio_problems(facts, spec, audio_headers)
+
+
+def is_canonical(path: Path, spec: ClipSpec) -> bool:
+    facts = probe(path)
+    video, audio = problems(facts, spec)
+    return facts.kinds == ("video", "audio") and not video and not audio
+
+
+def conform(path: Path, spec: ClipSpec) -> list[str]:
+    """Bring the clip at `path` to the canonical form, in place, re-encoding only the streams
+    that differ. Returns what was changed (empty when it was canonical already)."""
+    facts = probe(path)
+    video, audio = problems(facts, spec)
+    layout = [] if facts.kinds == ("video", "audio") else ["other streams dropped"]
+    if not (video or audio or layout):
+        return []
+    fixed = path.with_name(f"{path.stem}.conformed{path.suffix}")
+    try:
+        _rewrite(path, fixed, spec, facts, video=bool(video), audio=bool(audio))
+        left = sum(problems(probe(fixed), spec), [])
+        if left:
+            raise StepFailed(f"could not bring {path.name} to the project's format: {left[0]}")
+        os.replace(fixed, path)
+    finally:
+        fixed.unlink(missing_ok=True)
+    return [*video, *audio, *layout]
+
+
+def _rewrite(
+    source: Path, out: Path, spec: ClipSpec, facts: ClipFacts, video: bool, audio: bool
+) -> None:
+    """Write `source` in the canonical form: re-encode the video and/or the audio, copy the
+    rest. Both streams are timed from 0 (a late start is padded), then cut or padded to the
+    scene's length."""
+    width, height, fps = spec.width, spec.height, spec.fps
+    inputs = ["-i", str(source)]
+    graph, outputs = [], []
+    if video:
+        # fill the frame (scale, centre-crop), hold the last frame when the clip is short
+        graph.append(
+            f"[0:v:0]fps={fps}:start_time=0,"
+            f"scale={width}:{height}:force_original_aspect_ratio=increase,"
+            f"crop={width}:{height},setsar=1,tpad=stop_mode=clone:stop={spec.frames}[v]"
+        )
+        outputs += ["-map", "[v]", "-frames:v", str(spec.frames), *media.video_codec_args(fps)]
+    else:
+        outputs += ["-map", "0:v:0", "-c:v", "copy"]
+    if facts.audio is None:
+        inputs += ["-f", "lavfi", "-i", f"anullsrc=channel_layout=stereo:r={media.AUDIO_RATE}"]
+        graph.append(f"[1:a]atrim=end_sample={spec.samples}[a]")
+    elif audio:
+        graph.append(
+            f"[0:a:0]aresample={media.AUDIO_RATE}:first_pts=0,aformat=channel_layouts=stereo,"
+            f"apad=whole_len={spec.samples},atrim=end_sample={spec.samples}[a]"
+        )
+    if facts.audio is None or audio:
+        outputs += ["-map", "[a]", *media.AUDIO_CODEC_ARGS]
+    else:
+        outputs += ["-map", "0:a:0", "-c:a", "copy"]
+    filters = ["-filter_complex", ";".join(graph)] if graph else []
+    media.run_ffmpeg(
+        [*inputs, *filters, *outputs, "-movflags", "+faststart", "-f", "mp4", str(out)],
+        doing=f"converting {source.name} to the project's format",
+    )

@@ -1,0 +1,421 @@
+"""The final cut: clips joined in order by hard cuts or crossfades, re-encoding only the frames
+a crossfade touches.
+
+Clips are canonical (vidpipe.clipformat): identical stream headers, a keyframe every
+`media.KEYFRAME_SECONDS`, audio exactly as long as the video. So most of the video is copied:
+
+    clip 1  [copied ........ |tail]
+    clip 2                   [head| copied ........ |tail]
+    clip 3                                          [head| copied ...]
+
+A rendered part runs from the last keyframe at or before a crossfade starts to the first
+keyframe at or after it ends (with 0.5 s crossfades: exactly the crossfade). One ffmpeg run
+renders every part, from a file holding just those windows of the clips (one decoder, one
+encoder and one blend whatever the number of clips, so memory stays flat), and makes the whole
+audio track at the same time; PyAV then lays the copied and rendered packets end to end with
+exact timestamps. The audio is always decoded and re-encoded, each clip cut to the sample, so it
+never drifts (copying AAC would keep every clip's encoder priming).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vidpipe import clipformat, media
+from vidpipe.errors import StepFailed
+
+# the clips' colour tags: a mask stream tagged otherwise would be range-converted (0..255 to
+# 16..235) on its way into maskedmerge, and no crossfade would start or end cleanly
+COLOUR_TAGS = "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709"
+
+
+@dataclass(frozen=True)
+class ClipRef:
+    path: Path
+    frames: int
+
+
+# --- the plan: which frames are copied, which rendered ------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """Frames [start, end) of clip number `clip`."""
+
+    clip: int
+    start: int
+    end: int
+
+    @property
+    def frames(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Part:
+    """A stretch of the final cut: one window copied as it is, or windows crossfaded into each
+    other (rendered)."""
+
+    windows: tuple[Window, ...]
+    rendered: bool
+
+    def frames(self, fade: int) -> int:
+        return sum(window.frames for window in self.windows) - (len(self.windows) - 1) * fade
+
+
+def plan(frames: list[int], fade: int, interval: int) -> list[Part]:
+    """Cut clips of `frames` frames, joined by `fade`-frame crossfades, into parts, given
+    keyframes every `interval` frames. A clip too short to have a copyable middle falls wholly
+    inside the rendered part around it."""
+    if fade == 0:
+        return [Part((Window(k, 0, count),), rendered=False) for k, count in enumerate(frames)]
+    last = len(frames) - 1
+    parts: list[Part] = []
+    pending: list[Window] = []  # windows of the rendered part being gathered
+    for k, count in enumerate(frames):
+        head = 0 if k == 0 else min(count, -(-fade // interval) * interval)
+        tail = count if k == last else (count - fade) // interval * interval
+        if head >= tail:
+            pending.append(Window(k, 0, count))
+            continue
+        if pending:
+            parts.append(Part((*pending, Window(k, 0, head)), rendered=True))
+        parts.append(Part((Window(k, head, tail),), rendered=False))
+        pending = [Window(k, tail, count)] if k < last else []
+    if pending:
+        parts.append(Part(tuple(pending), rendered=True))
+    return parts
+
+
+def fade_frames(crossfade: float, fps: int, frames: list[int]) -> int:
+    """The crossfade in whole frames (at most half of the shortest clip)."""
+    if crossfade <= 0 or len(frames) < 2:
+        return 0
+    return max(1, min(round(crossfade * fps), min(frames) // 2))
+
+
+# --- the stitch -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cut:
+    """What a stitch works from: canonical clips, their lengths, the crossfade and the plan."""
+
+    paths: list[Path]
+    frames: list[int]
+    fade: int  # frames
+    fps: int
+    size: tuple[int, int]
+    parts: list[Part]
+    work: Path  # a temporary folder
+
+    @property
+    def rendered(self) -> Path | None:
+        """The file of the crossfaded parts, when there are any."""
+        return self.work / "rendered.mp4" if any(p.rendered for p in self.parts) else None
+
+    @property
+    def windows(self) -> Path:
+        return self.work / "windows.mp4"
+
+    @property
+    def audio(self) -> Path:
+        return self.work / "audio.m4a"
+
+
+def stitch(
+    clips: list[ClipRef], out: Path, size: tuple[int, int], fps: int, crossfade: float
+) -> None:
+    """Join clips in order into `out`; `crossfade` seconds of overlap at each joint (0 = cuts)."""
+    if not clips:
+        raise StepFailed("there are no clips to join")
+    frames = [clip.frames for clip in clips]
+    fade = fade_frames(crossfade, fps, frames)
+    parts = plan(frames, fade, media.keyframe_interval(fps))
+    with tempfile.TemporaryDirectory(prefix="vidpipe-stitch-") as folder:
+        work = Path(folder)
+        paths = _canonical_paths(clips, size, fps, work)
+        cut = Cut(paths, frames, fade, fps, size, parts, work)
+        if cut.rendered is not None:
+            _write_windows(cut)
+        _render(cut)
+        _assemble(cut, out)
+
+
+def _canonical_paths(
+    clips: list[ClipRef], size: tuple[int, int], fps: int, work: Path
+) -> list[Path]:
+    """The clips' paths; a clip not in the canonical form (one made before clips were
+    conformed) is conformed into a copy under `work`, its own file left as it is."""
+    paths = []
+    for index, clip in enumerate(clips):
+        spec = clipformat.ClipSpec(*size, fps, clip.frames)
+        path = clip.path
+        if not clipformat.is_canonical(path, spec):
+            path = work / f"clip{index}.mp4"
+            shutil.copyfile(clip.path, path)
+            clipformat.conform(path, spec)
+        paths.append(path)
+    return paths
+
+
+class _Files:
+    """Opens clips for reading packets, keeping the last one open: consecutive windows often
+    come from the same clip, and opening an MP4 with PyAV costs a few milliseconds."""
+
+    def __init__(self) -> None:
+        self.path: Path | None = None
+        self.container: Any = None
+
+    def open(self, path: Path) -> Any:
+        import av
+
+        if path != self.path:
+            self.close()
+            self.container, self.path = av.open(str(path)), path
+        return self.container
+
+    def close(self) -> None:
+        if self.container is not None:
+            self.container.close()
+            self.container = self.path = None
+
+
+def _write_windows(cut: Cut) -> None:
+    """Copy the windows of the rendered parts, back to back, into one file (packets only)."""
+    import av
+
+    files = _Files()
+    with contextlib.closing(files), av.open(str(cut.windows), "w", format="mp4") as output:
+        stream = output.add_stream_from_template(files.open(cut.paths[0]).streams.video[0])
+        position = 0
+        for window in (w for part in cut.parts if part.rendered for w in part.windows):
+            container, shift = files.open(cut.paths[window.clip]), position - window.start
+            for packet in _video_packets(container, window.start, window.end, cut.fps, shift):
+                packet.stream = stream
+                output.mux(packet)
+            position += window.frames
+
+
+def _render(cut: Cut) -> None:
+    """One ffmpeg run: the crossfaded parts (decoded from the windows file) into
+    `cut.rendered`, each part starting on a keyframe, and the whole audio into `cut.audio`."""
+    listing = cut.work / "clips.txt"
+    listing.write_text("".join(f"file '{_quoted(path)}'\n" for path in cut.paths))
+    inputs, graph, outputs = [], [], []
+    if cut.rendered is not None:
+        inputs += ["-i", str(cut.windows)]
+        video, starts = _video_graph(cut)
+        graph.append(video)
+        times = ",".join(f"{frame / cut.fps:.6f}" for frame in starts)
+        outputs += ["-map", "[v]", *media.video_codec_args(cut.fps), "-forced-idr", "1"]
+        outputs += ["-force_key_frames", times, "-an", "-f", "mp4", str(cut.rendered)]
+    inputs += ["-f", "concat", "-safe", "0", "-i", str(listing)]
+    graph.append(_audio_graph(cut, source=1 if cut.rendered else 0))
+    outputs += ["-map", "[a]", *media.AUDIO_CODEC_ARGS, "-vn", "-f", "mp4", str(cut.audio)]
+    media.run_ffmpeg(
+        [*inputs, "-filter_complex", ";".join(graph), *outputs],
+        doing="rendering the crossfades and audio",
+    )
+
+
+def _quoted(path: Path) -> str:
+    """A path for an ffmpeg concat listing (inside single quotes)."""
+    return str(path.resolve()).replace("'", "'\\''")
+
+
+def _video_graph(cut: Cut) -> tuple[str, list[int]]:
+    """The filter graph crossfading the windows file's windows into `[v]`, and the first
+    frame of each rendered part in its output.
+
+    All crossfades are made by one `maskedmerge` (an `xfade` per joint would each keep tens of
+    MB of frames to the end): stream A holds every window's frames except the first `fade` of
+    each incoming window, stream B every frame except the last `fade` of each outgoing one. They
+    differ only where windows overlap, and there the mask weighs B in frame by frame, as
+    xfade's fade does."""
+    fade = cut.fade
+    incoming: list[tuple[int, int]] = []  # frame ranges of the windows stream, inclusive
+    outgoing: list[tuple[int, int]] = []
+    overlaps: list[int] = []  # the first output frame of each crossfade
+    starts: list[int] = []
+    position = output = 0  # frame in the windows stream, and in the output
+    for part in (part for part in cut.parts if part.rendered):
+        starts.append(output)
+        for index, window in enumerate(part.windows):
+            if index:
+                incoming.append((position, position + fade - 1))
+                outgoing.append((position - fade, position - 1))
+                overlaps.append(output - fade)
+            output += window.frames - (fade if index else 0)
+            position += window.frames
+    weight = "+".join(f"between(N,{first},{first + fade - 1})*(N-{first})" for first in overlaps)
+    mask = f"min(255,({weight})*256/{fade})"
+    width, height = cut.size
+    chains = [
+        f"[0:v]settb=1/{cut.fps},split=2[a][b]",
+        f"[a]select='not({_any_between(incoming)})',setpts=N[A]",
+        f"[b]select='not({_any_between(outgoing)})',setpts=N[B]",
+        # the mask: computed at 16x16 (cheap), then scaled up
+        f"nullsrc=s=16x16:r={cut.fps},trim=end_frame={output},settb=1/{cut.fps},setpts=N,"
+        f"format=yuv420p,{COLOUR_TAGS},geq=lum='{mask}':cb='{mask}':cr='{mask}',"
+        f"scale={width}:{height}:flags=neighbor[M]",
+        "[A][B][M]maskedmerge,setsar=1[v]",
+    ]
+    return ";".join(chains), starts
+
+
+def _any_between(ranges: list[tuple[int, int]]) -> str:
+    return "+".join(f"between(n,{first},{last})" for first, last in ranges)
+
+
+def _audio_graph(cut: Cut, source: int) -> str:
+    """The filter graph of the audio track `[a]` from the clips' audio, decoded back to back
+    (each exactly as long as its video): as it is for hard cuts; for crossfades each clip is cut
+    out to the sample, then acrossfaded in turn. Timed from 0 either way (ffmpeg would start the
+    decoded audio after the first clip's AAC priming)."""
+    if not cut.fade:
+        return f"[{source}:a]asetpts=PTS-STARTPTS[a]"
+    per_frame = media.AUDIO_RATE // cut.fps
+    count = len(cut.frames)
+    chains = [f"[{source}:a]asplit={count}" + "".join(f"[s{k}]" for k in range(count))]
+    start = 0
+    for k, length in enumerate(cut.frames):
+        samples = length * per_frame
+        chains.append(
+            f"[s{k}]atrim=start_sample={start}:end_sample={start + samples},"
+            f"asetpts=PTS-STARTPTS[c{k}]"
+        )
+        start += samples
+    label = "[c0]"
+    for k in range(1, count):
+        mixed = "[a]" if k == count - 1 else f"[m{k}]"
+        chains.append(f"{label}[c{k}]acrossfade=ns={cut.fade * per_frame}:c1=tri:c2=tri{mixed}")
+        label = mixed
+    return ";".join(chains)
+
+
+def _video_packets(container: Any, start: int, end: int, fps: int, shift: int) -> Iterator[Any]:
+    """The video packets of frames [start, end), moved by `shift` frames. Frame `start` is a
+    keyframe and no frame before `end` refers to one after it (closed GOPs, `end` on a
+    keyframe or the end), so these packets decode on their own."""
+    stream = container.streams.video[0]
+    ticks = 1 / (fps * stream.time_base)  # timestamp ticks per frame
+    frames_per_tick = float(1 / ticks)
+    moved = round(shift * ticks)
+    container.seek(round(start * ticks), stream=stream, backward=True)
+    count = 0
+    for packet in container.demux(stream):
+        if packet.pts is None:
+            continue
+        frame = round(packet.pts * frames_per_tick)
+        if frame >= end and packet.is_keyframe:
+            break
+        if start <= frame < end:
+            if count == 0 and not packet.is_keyframe:
+                raise StepFailed(f"{_name(container)}: frame {start} is not a keyframe")
+            packet.pts += moved
+            packet.dts += moved
+            count += 1
+            yield packet
+    if count != end - start:
+        raise StepFailed(f"{_name(container)}: found {count} of the {end - start} frames")
+
+
+def _name(container: Any) -> str:
+    return Path(container.name).name
+
+
+def _assemble(cut: Cut, out: Path) -> None:
+    """Write the final MP4: the copied and rendered video packets end to end, and the audio."""
+    import av
+
+    files = _Files()
+    with (
+        contextlib.closing(files),
+        av.open(str(cut.audio)) as sound,
+        av.open(str(out), "w", format="mp4", options={"movflags": "+faststart"}) as output,
+    ):
+        template, track = files.open(cut.paths[0]).streams.video[0], sound.streams.audio[0]
+        video = output.add_stream_from_template(template)
+        audio = output.add_stream_from_template(track)
+        video_packets = _cut_packets(cut, files, template.codec_context.extradata)
+        audio_packets = (packet for packet in sound.demux(track) if packet.dts is not None)
+        # interleaved by decoding time, in seconds
+        video_tick, audio_tick = float(template.time_base), float(track.time_base)
+        packets = heapq.merge(
+            ((packet.dts * video_tick, packet, video) for packet in video_packets),
+            ((packet.dts * audio_tick, packet, audio) for packet in audio_packets),
+            key=lambda item: item[0],
+        )
+        for _, packet, stream in packets:
+            packet.stream = stream
+            output.mux(packet)
+
+
+def _cut_packets(cut: Cut, files: _Files, headers: bytes | None) -> Iterator[Any]:
+    """Every video packet of the final cut, in order, with its final timestamps."""
+    import av
+
+    with contextlib.ExitStack() as stack:
+        rendered = None
+        if cut.rendered is not None:
+            rendered = stack.enter_context(av.open(str(cut.rendered)))
+            if rendered.streams.video[0].codec_context.extradata != headers:
+                raise StepFailed("the re-encoded crossfades do not match the clips' encoding")
+        position = 0  # the part's first frame in the final cut
+        rendered_position = 0  # the part's first frame in the rendered file
+        for part in cut.parts:
+            length = part.frames(cut.fade)
+            if part.rendered:
+                start, shift = rendered_position, position - rendered_position
+                yield from _video_packets(rendered, start, start + length, cut.fps, shift)
+                rendered_position += length
+            else:
+                window = part.windows[0]
+                container, shift = files.open(cut.paths[window.clip]), position - window.start
+                yield from _video_packets(container, window.start, window.end, cut.fps, shift)
+            position += length
+
+
+# --- the naive way, kept as the reference -----------------------------------------------------
+
+
+def reencode_crossfade(clips: list[ClipRef], out: Path, fps: int, crossfade: float) -> None:
+    """One xfade/acrossfade chain over all clips, re-encoding the whole film: the quality
+    reference for `stitch` (its memory grows with the number of clips)."""
+    inputs = [arg for clip in clips for arg in ("-i", str(clip.path))]
+    graph = []
+    for index, clip in enumerate(clips):
+        seconds = clip.frames / fps
+        graph.append(
+            f"[{index}:a]atrim=end={seconds:.6f},asetpts=PTS-STARTPTS,"
+            f"apad=whole_dur={seconds:.6f}[a{index}]"
+        )
+    video, audio = "[0:v]", "[a0]"
+    elapsed = clips[0].frames / fps
+    for index, clip in enumerate(clips[1:], start=1):
+        offset = elapsed - crossfade
+        graph.append(
+            f"{video}[{index}:v]xfade=transition=fade:duration={crossfade}:offset={offset:.6f}"
+            f"[v{index}]"
+        )
+        graph.append(f"{audio}[a{index}]acrossfade=d={crossfade}[x{index}]")
+        video, audio = f"[v{index}]", f"[x{index}]"
+        elapsed = offset + clip.frames / fps
+    media.run_ffmpeg(
+        [
+            *inputs,
+            *("-filter_complex", ";".join(graph), "-map", video, "-map", audio),
+            *media.video_codec_args(fps),
+            *media.AUDIO_CODEC_ARGS,
+            *("-movflags", "+faststart", "-f", "mp4", str(out)),
+        ],
+        doing="crossfading the clips",
+    )
