@@ -74,10 +74,11 @@ def build_project(
         write_status(project, "pending")
         log = BuildLog()
         progress = (JsonProgress if json_progress else Progress)(out)
+        # --continue: a scene that fails (a safety filter, a bad keyframe) does not stop the
+        # other scenes; the final cut waits until every scene has its clip
+        args = ["run", "--continue", *(["--single", *only] if only else [])]
         with costs.run_ledger(project.root, approval.budget):
-            code = _run_doit(
-                project, log, progress, ["run", "--single", *only] if only else ["run"]
-            )
+            code = _run_doit(project, log, progress, args)
         outcome = _record_outcome(project, log, code)
         if outcome == "failed":
             code = EXIT_BUILD_FAILED

@@ -13,7 +13,10 @@ from vidpipe.providers.base import Provider
 from vidpipe.settings import STAGES, ProjectSettings, describe_validation_error
 
 # name -> "module:Class", imported only when a project uses it (keeps optional SDKs lazy)
-BUILTIN = {"local": "vidpipe.providers.local:LocalProvider"}
+BUILTIN = {
+    "local": "vidpipe.providers.local:LocalProvider",
+    "google": "vidpipe.providers.google:GoogleProvider",
+}
 
 
 def available() -> dict[str, str]:

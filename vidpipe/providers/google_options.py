@@ -1,0 +1,127 @@
+"""The Google provider's settings (`provider_options.google` in project.yaml) and its model
+catalog (google_models.yaml: defaults, prices, what each video model can do).
+
+Kept apart from the provider so that checking settings never imports the SDK.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from vidpipe.errors import BadInput
+
+CATALOG_ENV = "VIDPIPE_GOOGLE_MODELS"
+CATALOG_FILE = Path(__file__).with_name("google_models.yaml")
+
+
+class VideoModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    usd_per_second: Annotated[float, Field(ge=0)]
+    usd_per_second_silent: Annotated[float, Field(ge=0)] | None = None
+    durations: Annotated[list[int], Field(min_length=1)]
+    resolutions: list[str]
+    aspect_ratios: list[str]
+    last_frame: bool = False
+
+
+class TextModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    usd_per_call: Annotated[float, Field(ge=0)]
+
+
+class ImageModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    usd_per_image: Annotated[float, Field(ge=0)]
+
+
+class Catalog(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    defaults: dict[Literal["text_model", "image_model", "video_model"], str]
+    text: dict[str, TextModel]
+    image: dict[str, ImageModel]
+    video: dict[str, VideoModel]
+
+
+def catalog_path() -> Path:
+    return Path(os.environ.get(CATALOG_ENV) or CATALOG_FILE)
+
+
+@functools.cache
+def _load_catalog(path: Path) -> Catalog:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return Catalog.model_validate(data)
+    except FileNotFoundError:
+        raise BadInput(f"{path}: the Google model catalog is missing") from None
+    except yaml.YAMLError as err:
+        raise BadInput(f"{path}: not valid YAML ({err}); fix the file") from None
+    except ValidationError as err:
+        from vidpipe.settings import describe_validation_error
+
+        raise BadInput(f"{path}: {describe_validation_error(err)}; fix the file") from None
+
+
+def catalog() -> Catalog:
+    return _load_catalog(catalog_path())
+
+
+def _default(kind: str) -> Any:
+    return lambda: catalog().defaults[kind]  # type: ignore[index]
+
+
+class GoogleOptions(BaseModel):
+    """Settings of the Google provider; `google.<name>=value` on the command line."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text_model: Annotated[str, Field(min_length=1)] = Field(default_factory=_default("text_model"))
+    image_model: Annotated[str, Field(min_length=1)] = Field(
+        default_factory=_default("image_model")
+    )
+    video_model: Annotated[str, Field(min_length=1)] = Field(
+        default_factory=_default("video_model")
+    )
+    # what Veo renders; the clip is then scaled to the project's resolution
+    video_resolution: Literal["720p", "1080p", "4k"] = "720p"
+    negative_prompt: Annotated[str, Field(max_length=1000)] = ""
+    audio: bool = True
+    person_generation: Literal["allow_all", "allow_adult", "dont_allow"] = "allow_adult"
+    # keyframes of later scenes get the first scene's keyframe as a reference image
+    reference_images: bool = True
+    # a clip ends on the next scene's keyframe (Veo's last frame), for continuous shots
+    last_frame: bool = False
+    # paid calls running at once (Veo quotas are small); `workers` bounds all steps
+    keyframe_concurrency: Annotated[int, Field(ge=1, le=32)] = 4
+    clip_concurrency: Annotated[int, Field(ge=1, le=32)] = 2
+    poll_interval: Annotated[float, Field(gt=0, le=600)] = 10.0  # seconds between polls
+    clip_timeout: Annotated[float, Field(gt=0)] = 1200.0  # seconds to wait for one clip
+    retry_attempts: Annotated[int, Field(ge=1, le=20)] = 6  # for 408/429/5xx answers
+    retry_initial_delay: Annotated[float, Field(ge=0, le=300)] = 2.0  # then doubling
+
+    def price_of_text(self) -> TextModel:
+        return _priced(catalog().text, self.text_model, "text_model")
+
+    def price_of_image(self) -> ImageModel:
+        return _priced(catalog().image, self.image_model, "image_model")
+
+    def video(self) -> VideoModel:
+        return _priced(catalog().video, self.video_model, "video_model")
+
+
+def _priced(models: dict[str, Any], name: str, setting: str) -> Any:
+    if name not in models:
+        raise BadInput(
+            f"google.{setting}={name} has no price in the model catalog {catalog_path()}; "
+            f"add it there or use one of: {', '.join(sorted(models))}"
+        )
+    return models[name]
