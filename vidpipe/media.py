@@ -26,7 +26,12 @@ VIDEO_CODEC_ARGS = [
 # A keyframe (closed GOP) exactly every half second: a transition is cut at most that far
 # from where it starts and ends.
 KEYFRAME_SECONDS = 0.5
-AUDIO_CODEC_ARGS = ["-c:a", "aac", "-b:a", "128k", "-ar", str(AUDIO_RATE), "-ac", "2"]
+# The fast coder: ffmpeg's default from 2018 for years (at higher bitrates twoloop sounded no
+# better, for much more CPU); it takes about half the CPU of twoloop on real-world audio.
+AUDIO_CODEC_ARGS = [
+    *("-c:a", "aac", "-aac_coder", "fast", "-b:a", "128k"),
+    *("-ar", str(AUDIO_RATE), "-ac", "2"),
+]
 
 
 @functools.cache

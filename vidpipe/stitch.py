@@ -11,8 +11,8 @@ Clips are canonical (vidpipe.clipformat): identical stream headers, a keyframe e
 A rendered part runs from the last keyframe at or before a crossfade starts to the first
 keyframe at or after it ends (with 0.5 s crossfades: exactly the crossfade). One ffmpeg run
 renders every part, from a file holding just those windows of the clips (one decoder, one
-encoder and one blend whatever the number of clips, so memory stays flat), and makes the whole
-audio track at the same time; PyAV then lays the copied and rendered packets end to end with
+encoder and one blend whatever the number of clips, so memory stays flat); another, alongside
+it, makes the whole audio track; PyAV then lays the copied and rendered packets end to end with
 exact timestamps. The audio is always decoded and re-encoded, each clip cut to the sample, so it
 never drifts (copying AAC would keep every clip's encoder priming).
 """
@@ -24,6 +24,7 @@ import heapq
 import shutil
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,13 +140,18 @@ def stitch(
     frames = [clip.frames for clip in clips]
     fade = fade_frames(crossfade, fps, frames)
     parts = plan(frames, fade, media.keyframe_interval(fps))
-    with tempfile.TemporaryDirectory(prefix="vidpipe-stitch-") as folder:
+    with (
+        tempfile.TemporaryDirectory(prefix="vidpipe-stitch-") as folder,
+        ThreadPoolExecutor(max_workers=1) as background,
+    ):
         work = Path(folder)
         paths = _canonical_paths(clips, size, fps, work)
         cut = Cut(paths, frames, fade, fps, size, parts, work)
+        audio = background.submit(_render_audio, cut)  # alongside the video's work
         if cut.rendered is not None:
             _write_windows(cut)
-        _render(cut)
+            _render_video(cut)
+        audio.result()
         _assemble(cut, out)
 
 
@@ -204,25 +210,33 @@ def _write_windows(cut: Cut) -> None:
             position += window.frames
 
 
-def _render(cut: Cut) -> None:
-    """One ffmpeg run: the crossfaded parts (decoded from the windows file) into
-    `cut.rendered`, each part starting on a keyframe, and the whole audio into `cut.audio`."""
+def _render_video(cut: Cut) -> None:
+    """One ffmpeg run renders every crossfaded part (decoded from the windows file) into
+    `cut.rendered`, each part starting on a keyframe."""
+    graph, starts = _video_graph(cut)
+    times = ",".join(f"{frame / cut.fps:.6f}" for frame in starts)
+    media.run_ffmpeg(
+        [
+            *("-i", str(cut.windows), "-filter_complex", graph, "-map", "[v]"),
+            *media.video_codec_args(cut.fps),
+            *("-forced-idr", "1", "-force_key_frames", times),
+            *("-an", "-f", "mp4", str(cut.rendered)),
+        ],
+        doing="rendering the crossfades",
+    )
+
+
+def _render_audio(cut: Cut) -> None:
+    """One ffmpeg run makes the whole audio track from the clips' audio into `cut.audio`."""
     listing = cut.work / "clips.txt"
     listing.write_text("".join(f"file '{_quoted(path)}'\n" for path in cut.paths))
-    inputs, graph, outputs = [], [], []
-    if cut.rendered is not None:
-        inputs += ["-i", str(cut.windows)]
-        video, starts = _video_graph(cut)
-        graph.append(video)
-        times = ",".join(f"{frame / cut.fps:.6f}" for frame in starts)
-        outputs += ["-map", "[v]", *media.video_codec_args(cut.fps), "-forced-idr", "1"]
-        outputs += ["-force_key_frames", times, "-an", "-f", "mp4", str(cut.rendered)]
-    inputs += ["-f", "concat", "-safe", "0", "-i", str(listing)]
-    graph.append(_audio_graph(cut, source=1 if cut.rendered else 0))
-    outputs += ["-map", "[a]", *media.AUDIO_CODEC_ARGS, "-vn", "-f", "mp4", str(cut.audio)]
     media.run_ffmpeg(
-        [*inputs, "-filter_complex", ";".join(graph), *outputs],
-        doing="rendering the crossfades and audio",
+        [
+            *("-f", "concat", "-safe", "0", "-i", str(listing)),
+            *("-filter_complex", _audio_graph(cut), "-map", "[a]", *media.AUDIO_CODEC_ARGS),
+            *("-vn", "-f", "mp4", str(cut.audio)),
+        ],
+        doing="making the audio track",
     )
 
 
@@ -275,16 +289,16 @@ def _any_between(ranges: list[tuple[int, int]]) -> str:
     return "+".join(f"between(n,{first},{last})" for first, last in ranges)
 
 
-def _audio_graph(cut: Cut, source: int) -> str:
+def _audio_graph(cut: Cut) -> str:
     """The filter graph of the audio track `[a]` from the clips' audio, decoded back to back
     (each exactly as long as its video): as it is for hard cuts; for crossfades each clip is cut
     out to the sample, then acrossfaded in turn. Timed from 0 either way (ffmpeg would start the
     decoded audio after the first clip's AAC priming)."""
     if not cut.fade:
-        return f"[{source}:a]asetpts=PTS-STARTPTS[a]"
+        return "[0:a]asetpts=PTS-STARTPTS[a]"
     per_frame = media.AUDIO_RATE // cut.fps
     count = len(cut.frames)
-    chains = [f"[{source}:a]asplit={count}" + "".join(f"[s{k}]" for k in range(count))]
+    chains = [f"[0:a]asplit={count}" + "".join(f"[s{k}]" for k in range(count))]
     start = 0
     for k, length in enumerate(cut.frames):
         samples = length * per_frame
