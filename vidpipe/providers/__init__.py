@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 from importlib.metadata import entry_points
 from typing import Any
@@ -21,9 +22,16 @@ BUILTIN = {
 
 def available() -> dict[str, str]:
     found = dict(BUILTIN)
-    for point in entry_points(group="vidpipe.providers"):
-        found.setdefault(point.name, point.value)
+    for name, value in plugins().items():
+        found.setdefault(name, value)
     return found
+
+
+@functools.cache
+def plugins() -> dict[str, str]:
+    """Installed provider plugins, read once per process: scanning the installed packages'
+    entry points takes milliseconds, and a build looks providers up for every scene."""
+    return {point.name: point.value for point in entry_points(group="vidpipe.providers")}
 
 
 def provider_class(name: str, stage: str) -> type[Provider]:
