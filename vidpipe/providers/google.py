@@ -14,17 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
-import os
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from google import genai
-from google.auth import exceptions as auth_errors
 from google.genai import errors as genai_errors
 from google.genai import types
 from pydantic import BaseModel, Field, ValidationError, create_model
@@ -32,16 +28,15 @@ from pydantic import BaseModel, Field, ValidationError, create_model
 from vidpipe import fsutil, templates
 from vidpipe.costs import Charge, total
 from vidpipe.errors import BadInput, StepFailed
+from vidpipe.providers import google_sdk as sdk
 from vidpipe.providers.base import ClipJob, KeyframeJob, Provenance, Provider
-from vidpipe.providers.google_options import GoogleOptions, catalog_path
+from vidpipe.providers.google_options import GoogleOptions
 from vidpipe.settings import STAGES, describe_validation_error
 from vidpipe.storyboard import Scene, Storyboard
 
 STORYBOARD_TEMPLATE = "google/storyboard.j2"
 KEYFRAME_TEMPLATE = "google/keyframe.j2"
 CLIP_TEMPLATE = "google/clip.j2"
-RETRY_CODES = [408, 429, 500, 502, 503, 504]
-SAFETY_WORDS = ("SAFETY", "PROHIBITED", "BLOCKLIST", "SPII", "RECITATION")
 # person_generation as the image models spell it (Veo takes the setting's own words)
 IMAGE_PERSON_GENERATION = {
     "allow_all": "ALLOW_ALL",
@@ -49,12 +44,6 @@ IMAGE_PERSON_GENERATION = {
     "dont_allow": "ALLOW_NONE",
 }
 
-NOT_CONFIGURED = (
-    "Google is not configured: set GOOGLE_API_KEY (Gemini Developer API: storyboards and "
-    "keyframes), or, for every stage including Veo clips, GOOGLE_GENAI_USE_VERTEXAI=true, "
-    "GOOGLE_CLOUD_PROJECT and GOOGLE_CLOUD_LOCATION with application default credentials "
-    "(gcloud auth application-default login); see docs/google.md"
-)
 VEO_NEEDS_VERTEX = (
     "Veo clips need Vertex AI, and only a Gemini Developer API key is configured: set "
     "GOOGLE_GENAI_USE_VERTEXAI=true, GOOGLE_CLOUD_PROJECT and GOOGLE_CLOUD_LOCATION with "
@@ -90,15 +79,6 @@ _slots_lock = threading.Lock()
 def _slot(stage: str, limit: int) -> threading.BoundedSemaphore:
     with _slots_lock:
         return _slots.setdefault((stage, limit), threading.BoundedSemaphore(limit))
-
-
-def _vertex_from_env() -> bool | None:
-    """Vertex AI or not, as the SDK reads it from the environment."""
-    for name in ("GOOGLE_GENAI_USE_ENTERPRISE", "GOOGLE_GENAI_USE_VERTEXAI"):
-        value = os.environ.get(name)
-        if value is not None:
-            return value.strip().lower() in ("true", "1")
-    return None
 
 
 @dataclass(frozen=True)
@@ -244,7 +224,7 @@ class GoogleProvider(Provider):
         text = response.text
         if not text:
             raise StepFailed(
-                f"{model} returned no storyboard ({_why_empty(response)}); resume to ask again, "
+                f"{model} returned no storyboard ({sdk.why_empty(response)}); resume to ask again, "
                 "or write storyboard.json by hand"
             )
         try:
@@ -295,14 +275,14 @@ class GoogleProvider(Provider):
             response = client.models.generate_content(
                 model=o.image_model, contents=contents, config=config
             )
-        data = _image_bytes(response)
+        data = sdk.image_bytes(response)
         if data is None:
-            reason = _why_empty(response)
+            reason = sdk.why_empty(response)
             raise StepFailed(
                 f"scene {scene.id}: {o.image_model} made no keyframe ({reason}); edit the "
                 "scene's image_prompt in storyboard.json and resume"
             )
-        _save_png(data, job.out, o.image_model)
+        sdk.save_png(data, job.out, o.image_model)
         return Provenance(
             self.name,
             o.image_model,
@@ -461,103 +441,8 @@ class GoogleProvider(Provider):
     # --- the SDK ------------------------------------------------------------------------
     def client(self) -> genai.Client:
         if self._client is None:
-            o = self.options
-            retry = types.HttpRetryOptions(
-                attempts=o.retry_attempts,
-                initial_delay=o.retry_initial_delay,
-                max_delay=max(60.0, o.retry_initial_delay),
-                jitter=o.retry_initial_delay,
-                http_status_codes=RETRY_CODES,
-            )
-            kwargs: dict[str, Any] = {}
-            if _vertex_from_env():
-                # The same values the SDK would read itself, passed explicitly: only then does
-                # it honour GOOGLE_VERTEX_BASE_URL and keep the API path under a custom base URL.
-                kwargs = {
-                    "vertexai": True,
-                    "project": os.environ.get("GOOGLE_CLOUD_PROJECT") or None,
-                    "location": os.environ.get("GOOGLE_CLOUD_LOCATION") or None,
-                }
-            try:
-                self._client = genai.Client(
-                    http_options=types.HttpOptions(retry_options=retry), **kwargs
-                )
-            except (ValueError, auth_errors.GoogleAuthError) as err:
-                raise BadInput(f"{NOT_CONFIGURED} ({err})") from None
+            self._client = sdk.make_client(self.options)
         return self._client
 
-    @contextlib.contextmanager
-    def _calling(self, setting: str, model: str) -> Iterator[None]:
-        """Turn the SDK's errors into one-line step failures that say what to do."""
-        try:
-            yield
-        except genai_errors.APIError as err:
-            raise StepFailed(_api_error(err, setting, model, self.options.retry_attempts)) from None
-        except auth_errors.GoogleAuthError as err:
-            raise StepFailed(
-                f"Google credentials do not work ({err}); run `gcloud auth application-default "
-                "login` or set GOOGLE_APPLICATION_CREDENTIALS, then resume"
-            ) from None
-        except Exception as err:
-            if type(err).__module__.split(".")[0] in {"httpx", "httpx2", "httpcore", "httpcore2"}:
-                message = f"cannot reach Google ({err}); check the network, then resume"
-                raise StepFailed(message) from None
-            raise
-
-
-def _api_error(err: genai_errors.APIError, setting: str, model: str, attempts: int) -> str:
-    said = f"{err.code} {err.status or ''}: {err.message or ''}".replace(" :", ":")
-    code = err.code or 0
-    if code == 404 or (code in (400, 403) and "model" in (err.message or "").lower()):
-        return (
-            f"Google refused the model {model!r} ({said}); set google.{setting} in project.yaml "
-            f"to a model your project can use (the catalog: {catalog_path()}), then resume"
-        )
-    if code in (401, 403):
-        return (
-            f"Google refused the credentials ({said}); check the account and project, then resume"
-        )
-    if code == 429:
-        return (
-            f"Google's quota is used up ({said}), still after {attempts} attempts; wait, then "
-            "resume (lower google.clip_concurrency or google.keyframe_concurrency if it recurs)"
-        )
-    if code >= 500 or code == 408:
-        return f"Google's service failed ({said}), still after {attempts} attempts; resume later"
-    return f"Google refused the request ({said})"
-
-
-def _why_empty(response: types.GenerateContentResponse) -> str:
-    """Why an answer holds no text or image: the safety filter's reason when it was that."""
-    reason = None
-    if response.prompt_feedback and response.prompt_feedback.block_reason:
-        reason = str(response.prompt_feedback.block_reason.value)
-    elif response.candidates and response.candidates[0].finish_reason:
-        reason = str(response.candidates[0].finish_reason.value)
-    if reason is None:
-        return "an empty answer"
-    if any(word in reason for word in SAFETY_WORDS):
-        return f"blocked by Google's safety filter: {reason}"
-    return f"finish reason {reason}"
-
-
-def _image_bytes(response: types.GenerateContentResponse) -> bytes | None:
-    for candidate in response.candidates or []:
-        for part in (candidate.content.parts if candidate.content else None) or []:
-            if part.inline_data and part.inline_data.data:
-                return part.inline_data.data
-    return None
-
-
-def _save_png(data: bytes, out, model: str) -> None:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            if image.format == "PNG":
-                out.write_bytes(data)
-            else:
-                image.convert("RGB").save(out, "PNG")
-    except (UnidentifiedImageError, OSError) as err:
-        raise StepFailed(f"{model} returned an image that cannot be read ({err})") from None
+    def _calling(self, setting: str, model: str) -> contextlib.AbstractContextManager[None]:
+        return sdk.calling(setting, model, self.options.retry_attempts)
