@@ -77,13 +77,14 @@ def summary(charges: list[Charge]) -> list[str]:
         by_model.setdefault(charge.model, []).append(charge)
     lines = []
     for model, group in by_model.items():
-        unit = group[0].unit
-        calls = f"{len(group)} call{'s' if len(group) != 1 else ''}"
-        if unit == "second":
-            calls += f", {sum(c.units for c in group):g} s of video"
-        elif unit == "image":
-            calls += f", {sum(c.units for c in group):g} image{'s' if len(group) != 1 else ''}"
-        lines.append(f"  {model:<28} {calls:<28} ${total(group):.2f}")
+        count, plural = len(group), "" if len(group) == 1 else "s"
+        if group[0].unit == "second":
+            calls = f"{count} clip{plural}, {sum(c.units for c in group):g} s of video"
+        elif group[0].unit == "image":
+            calls = f"{count} image{plural}"
+        else:
+            calls = f"{count} call{plural}"
+        lines.append(f"  {model:<28} {calls:<24} ${total(group):.2f}")
     lines.append(f"  estimated total: ${total(charges):.2f}")
     return lines
 
