@@ -65,7 +65,7 @@ def test_a_killed_build_shows_interrupted_and_resume_completes_it(projects):
     build = start_doit("generate", "prompt=A comet", "scenes=6", "clip_duration=2",
                        "resolution=360p")  # fmt: skip
     deadline = time.monotonic() + 60
-    while not list(projects.glob("*/clips/s*[0-9].mp4")):
+    while not list(projects.glob("*/clips/s[0-9].mp4")):
         assert time.monotonic() < deadline
         time.sleep(0.02)
     time.sleep(0.3)  # let that clip's step be recorded
@@ -171,8 +171,13 @@ def _lines(process) -> queue.Queue:
 
 def _wait_line(lines: queue.Queue, text: str, timeout: float = 60) -> str:
     deadline = time.monotonic() + timeout
+    seen = []
     while True:
-        line = lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+        try:
+            line = lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+        except queue.Empty:
+            raise AssertionError(f"no line with {text!r} in time; got: {seen}") from None
+        seen.append(line)
         if text in line:
             return line
 
@@ -196,14 +201,18 @@ def test_watch_rebuilds_an_edited_scene_and_survives_an_invalid_edit(projects):
 
         project.storyboard_file.write_text("{ broken")
         assert "not valid JSON" in _wait_line(lines, "error:")
+        assert watcher.poll() is None  # still watching
+        project.storyboard_file.write_text(json.dumps(board))  # fixed: nothing to rebuild
+        _wait_line(lines, "up to date:")
 
+        clip = project.clip_file("s3").stat().st_mtime_ns
         Image.new("RGB", (640, 360), "blue").save(project.keyframe_file("s3"))
         _wait_line(lines, "done:")
-        assert watcher.poll() is None  # still watching
+        assert project.clip_file("s3").stat().st_mtime_ns != clip
 
         watcher.send_signal(signal.SIGINT)
         assert watcher.wait(timeout=30) == 0
-        assert "stopped watching" in "".join(iter(lambda: lines.get(timeout=5), "stopped\n"))
+        _wait_line(lines, "stopped watching", timeout=10)
     finally:
         if watcher.poll() is None:
             watcher.kill()

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from doit.cmd_base import ModuleTaskLoader
@@ -41,10 +42,15 @@ def check_project(project: Project, out: TextIO) -> None:
         durations = {f"scene {scene.id}": scene.duration for scene in storyboard.scenes}
         if storyboard_edited_by_hand(project):
             out.write(f"note: {project.storyboard_file} was edited by hand; it is kept as it is\n")
+    check_crossfade(settings.crossfade, durations)
+
+
+def check_crossfade(crossfade: float, durations: dict[str, float]) -> None:
+    """A crossfade may take at most half of any scene (`durations`: name -> seconds)."""
     for name, seconds in durations.items():
-        if settings.crossfade * 2 > seconds:
+        if crossfade * 2 > seconds:
             raise BadInput(
-                f"crossfade={settings.crossfade:g} is too long for {name} ({seconds:g}s): "
+                f"crossfade={crossfade:g} is too long for {name} ({seconds:g}s): "
                 f"a crossfade may take at most half of a scene; use crossfade={seconds / 2:g} "
                 "or less"
             )
@@ -60,12 +66,15 @@ def build_project(
     *,
     json_progress: bool = False,
     only: list[str] | None = None,
+    prepare: Callable[[], None] | None = None,
     approval: costs.Approval | None = None,
 ) -> int:
     """Bring the project up to date (or only the `only` tasks, without their dependencies);
-    paid work starts only with the user's `approval`, within its budget. Returns an exit code
-    (see vidpipe.errors)."""
+    `prepare` runs first, under the project's lock. Paid work starts only with the user's
+    `approval`, within its budget. Returns an exit code (vidpipe.errors)."""
     with project_lock(project):
+        if prepare is not None:
+            prepare()
         fsutil.remove_partials(project.root)
         check_project(project, out)
         charges = planned_charges(project, only)
@@ -135,8 +144,9 @@ def _record_outcome(project: Project, log: BuildLog, code: int) -> str:
         write_status(project, "interrupted", error="stopped by a signal")
     else:
         outcome = "failed"
-        if not log.failures:
-            write_status(project, "failed", step="build", error=f"doit exit code {code}")
+        # other scenes went on after the first failure (--continue): name that failure again
+        first = log.failures[0] if log.failures else {"step": "build", "error": f"exit {code}"}
+        write_status(project, "failed", step=first["step"], error=first.get("error"))
     ended = time.time()
     run = {
         "started": round(log.started, 3),

@@ -67,15 +67,6 @@ class ProjectSettings(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _crossfade_fits(self) -> ProjectSettings:
-        if self.crossfade * 2 > self.clip_duration:
-            raise ValueError(
-                f"crossfade={self.crossfade:g} is too long for "
-                f"clip_duration={self.clip_duration:g}: a crossfade may take at most half a clip"
-            )
-        return self
-
-    @model_validator(mode="after")
     def _check_provider_options(self) -> ProjectSettings:
         from vidpipe.providers import validate_options  # the registry imports this module
 

@@ -3,9 +3,14 @@
     doit generate prompt="..." [style=... aspect_ratio=... clip_duration=... scenes=...
                                 crossfade=... provider=... resolution=... workers=...]
     doit resume [id=<project id>]
+    doit status [id=<project id>] [format=json]
+    doit projects [status=<state>] [format=json]
+    doit stitch id=<project id> crossfade=<seconds>
+    doit watch id=<project id>
+    doit serve [host=127.0.0.1] [port=8000] [max_builds=2] [resume_interrupted=1] [allow_remote=1]
 
-`generate` and `resume` take `yes=1` (go ahead with paid calls) and `budget=<dollars>` (a cap
-for this run).
+`generate` and `resume` take `progress=json` for one JSON object per line and event, and
+`yes=1` (go ahead with paid calls) and `budget=<dollars>` (a cap for this run).
 
 Each command builds one project's own task graph (vidpipe.graph) with its own durable
 dependency DB; these outer tasks keep no state (the `vidpipe-memory` backend).
@@ -13,19 +18,25 @@ dependency DB; these outer tasks keep no state (the `vidpipe-memory` backend).
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 
 from doit import doit_cmd
 from doit.reporter import ConsoleReporter
 
-from vidpipe.build import build_project
+from vidpipe.build import build_project, check_crossfade
 from vidpipe.costs import take_approval
 from vidpipe.errors import EXIT_OK, BadInput, ProjectNotFound, VidpipeError
+from vidpipe.index import ProjectIndex
+from vidpipe.jobs import die_with_parent
 from vidpipe.project import Project, all_projects, create_project, open_project, projects_root
 from vidpipe.providers import check_providers
-from vidpipe.settings import settings_from_words
-from vidpipe.status import read_status
+from vidpipe.settings import settings_from_words, validate_settings
+from vidpipe.status import ACTIVE_STATES, STATES, read_status
+from vidpipe.storyboard import load_storyboard
+from vidpipe.summary import live_status, summarize
+from vidpipe.views import listing_text, status_text
 
 
 class CommandReporter(ConsoleReporter):
@@ -59,6 +70,7 @@ def _allow(words: dict[str, str], allowed: set[str], command: str) -> None:
 
 def run_command(command: Callable[[], int]) -> None:
     """Run a command; a user error is one line on stderr and a documented exit code."""
+    die_with_parent()
     try:
         code = command()
     except VidpipeError as err:
@@ -69,8 +81,24 @@ def run_command(command: Callable[[], int]) -> None:
         raise SystemExit(code)
 
 
+def _progress_json(words: dict[str, str]) -> bool:
+    """Pop `progress=text|json` from the words."""
+    progress = words.pop("progress", "text")
+    if progress not in ("text", "json"):
+        raise BadInput(f"progress={progress} is not a progress format; use progress=text or json")
+    return progress == "json"
+
+
+def _announce(project: Project, json_progress: bool) -> None:
+    if json_progress:
+        print(json.dumps({"event": "project", "project": project.id, "path": str(project.root)}))
+    else:
+        print(f"project {project.id}: {project.root}")
+
+
 def generate() -> int:
     words = command_words()
+    json_progress = _progress_json(words)
     if not words.get("prompt", "").strip():
         raise BadInput(
             'say what the video is about: doit generate prompt="A lighthouse keeper '
@@ -78,14 +106,16 @@ def generate() -> int:
         )
     approval = take_approval(words)
     settings = settings_from_words(words)
+    check_crossfade(settings.crossfade, {"clip_duration": settings.clip_duration})
     check_providers(settings)
     project = create_project(settings)
-    print(f"project {project.id}: {project.root}")
-    return build_project(project, approval=approval)
+    _announce(project, json_progress)
+    return build_project(project, json_progress=json_progress, approval=approval)
 
 
 def resume() -> int:
     words = command_words()
+    json_progress = _progress_json(words)
     approval = take_approval(words)
     _allow(words, {"id"}, "resume")
     if "id" in words:
@@ -98,8 +128,8 @@ def resume() -> int:
                 "after a hand edit)"
             )
             return EXIT_OK
-    print(f"project {project.id}: {project.root}")
-    return build_project(project, approval=approval)
+    _announce(project, json_progress)
+    return build_project(project, json_progress=json_progress, approval=approval)
 
 
 def latest_unfinished() -> Project | None:
@@ -117,6 +147,105 @@ def latest_unfinished() -> Project | None:
     return max(candidates, key=lambda pair: pair[0])[1] if candidates else None
 
 
+def _format(words: dict[str, str]) -> str:
+    fmt = words.pop("format", "text")
+    if fmt not in ("text", "json"):
+        raise BadInput(f"format={fmt} is not an output format; use format=text or format=json")
+    return fmt
+
+
+def _project_or_latest(words: dict[str, str]) -> Project:
+    if "id" in words:
+        return open_project(words["id"])
+    projects = all_projects()
+    if not projects:
+        raise ProjectNotFound(f"no projects in {projects_root()}/ yet")
+    return max(projects, key=lambda project: project.created())
+
+
+def status() -> int:
+    words = command_words()
+    fmt = _format(words)
+    _allow(words, {"id"}, "status")
+    record = summarize(_project_or_latest(words))
+    if fmt == "json":
+        print(json.dumps(record, indent=2))
+    else:
+        print(status_text(record, colour=sys.stdout.isatty()))
+    return EXIT_OK
+
+
+def projects() -> int:
+    words = command_words()
+    fmt = _format(words)
+    _allow(words, {"status"}, "projects")
+    wanted = words.get("status")
+    if wanted is not None and wanted not in STATES:
+        raise BadInput(f"status={wanted} is not a status; use one of: {', '.join(STATES)}")
+    records = ProjectIndex().records()
+    for record in records:
+        project = Project(projects_root() / record["id"])
+        if record["state"] in ACTIVE_STATES and record["state"] != "pending":
+            record["state"] = live_status(project)["state"]
+    records = [r for r in records if wanted is None or r["state"] == wanted]
+    records.sort(key=lambda record: record["created"], reverse=True)
+    if fmt == "json":
+        print(json.dumps({"projects": records}, indent=2))
+    else:
+        print(listing_text(records, colour=sys.stdout.isatty()))
+    return EXIT_OK
+
+
+def stitch() -> int:
+    """Re-cut final.mp4 from the existing clips with a new crossfade; regenerates nothing."""
+    words = command_words()
+    json_progress = _progress_json(words)
+    _allow(words, {"id", "crossfade"}, "stitch")
+    if "id" not in words:
+        raise BadInput("say which project: doit stitch id=<project id> crossfade=0.5")
+    project = open_project(words["id"])
+    settings = project.settings
+    if "crossfade" in words:
+        data = {**settings.model_dump(), "crossfade": words["crossfade"]}
+        settings = validate_settings(data, source="command line")
+    storyboard = load_storyboard(project.storyboard_file)
+    check_crossfade(settings.crossfade, {f"scene {s.id}": s.duration for s in storyboard.scenes})
+    missing = [scene.id for scene in storyboard.scenes if not project.clip_file(scene.id).exists()]
+    if missing:
+        raise BadInput(
+            f"scene {missing[0]} has no clip yet, so there is nothing to stitch; "
+            f"build it first: doit resume id={project.id}"
+        )
+    _announce(project, json_progress)
+    return build_project(
+        project,
+        json_progress=json_progress,
+        only=["final"],
+        prepare=lambda: project.save_settings(settings),
+    )
+
+
+def watch() -> int:
+    """Rebuild on every saved edit of the storyboard, a keyframe or the settings."""
+    words = command_words()
+    _allow(words, {"id"}, "watch")
+    if "id" not in words:
+        raise BadInput("say which project: doit watch id=<project id>")
+    project = open_project(words["id"])
+    from vidpipe.watch import watch_project
+
+    return watch_project(project)
+
+
+def serve() -> int:
+    words = command_words()
+    allowed = {"host", "port", "max_builds", "resume_interrupted", "allow_remote"}
+    _allow(words, allowed, "serve")
+    from vidpipe.serve import serve_forever
+
+    return serve_forever(words)
+
+
 def task_generate():
     """Make a new video: doit generate prompt="..." [style= scenes= clip_duration= ...]."""
     return {"actions": [(run_command, [generate])], "uptodate": [False]}
@@ -125,3 +254,28 @@ def task_generate():
 def task_resume():
     """Continue a build, or rebuild after a hand edit: doit resume [id=<project id>]."""
     return {"actions": [(run_command, [resume])], "uptodate": [False]}
+
+
+def task_status():
+    """Show a project's status, scenes, runs and costs: doit status [id=...] [format=json]."""
+    return {"actions": [(run_command, [status])], "uptodate": [False]}
+
+
+def task_projects():
+    """List all projects, newest first: doit projects [status=failed] [format=json]."""
+    return {"actions": [(run_command, [projects])], "uptodate": [False]}
+
+
+def task_stitch():
+    """Re-stitch from the existing clips: doit stitch id=<project id> crossfade=0.5."""
+    return {"actions": [(run_command, [stitch])], "uptodate": [False]}
+
+
+def task_watch():
+    """Rebuild on every saved edit of a project: doit watch id=<project id> (Ctrl-C stops)."""
+    return {"actions": [(run_command, [watch])], "uptodate": [False]}
+
+
+def task_serve():
+    """Serve the HTTP API: doit serve [host=127.0.0.1] [port=8000] [max_builds=2]."""
+    return {"actions": [(run_command, [serve])], "uptodate": [False]}
