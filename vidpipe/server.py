@@ -12,10 +12,10 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import bottle
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vidpipe import __version__, fsutil, index
 from vidpipe.build import check_crossfade
@@ -33,8 +33,23 @@ MAX_PAGE = 200
 MAX_WAIT_SECONDS = 30.0
 
 
-class GenerateRequest(ProjectSettings):
-    """A new project: the same settings as `doit generate`, strictly typed."""
+class Spending(BaseModel):
+    """The go-ahead for paid calls (`yes`) and a cap in dollars for the run (`budget`)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    yes: bool = False
+    budget: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+
+    def words(self) -> list[str]:
+        """As command-line words of the build."""
+        budget = [] if self.budget is None else [f"budget={self.budget!r}"]
+        return (["yes=1"] if self.yes else []) + budget
+
+
+class GenerateRequest(ProjectSettings, Spending):
+    """A new project: the same settings as `doit generate`, strictly typed, and the spending
+    go-ahead for paid providers."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -76,8 +91,11 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
-def read_json(model: type[BaseModel]) -> Any:
-    """The request body, parsed and validated by `model` (strict)."""
+def read_json(model: type[BaseModel], optional: bool = False) -> Any:
+    """The request body, parsed and validated by `model` (strict); `optional`: an empty body
+    means the model's defaults."""
+    if optional and not bottle.request.content_length:
+        return model()
     kind = (bottle.request.content_type or "").split(";")[0].strip().lower()
     if kind != "application/json":
         raise ApiError(415, "send the body as JSON (Content-Type: application/json)")
@@ -198,13 +216,14 @@ def make_app(projects_root: Path, jobs: JobManager, token: str | None = None) ->
     @app.get("/api/openapi.json")
     @api
     def openapi():
-        return openapi_document(GenerateRequest, SceneEdit, StitchRequest)
+        return openapi_document(GenerateRequest, SceneEdit, StitchRequest, Spending)
 
     @app.post("/api/generate")
     @api
     def generate():
         request = read_json(GenerateRequest)
-        settings = ProjectSettings.model_validate(request.model_dump())
+        spending = Spending.model_validate(request.model_dump(include={"yes", "budget"}))
+        settings = ProjectSettings.model_validate(request.model_dump(exclude={"yes", "budget"}))
         check_crossfade(settings.crossfade, {"clip_duration": settings.clip_duration})
         from vidpipe.providers import provider_for
 
@@ -214,7 +233,7 @@ def make_app(projects_root: Path, jobs: JobManager, token: str | None = None) ->
         index.refresh(project)
         bottle.response.status = 202
         bottle.response.set_header("Location", f"/api/projects/{project.id}")
-        return enqueue(project, ["resume"])
+        return enqueue(project, ["resume", *spending.words()])
 
     @app.get("/api/projects")
     @api
@@ -270,6 +289,7 @@ def make_app(projects_root: Path, jobs: JobManager, token: str | None = None) ->
     @api
     def resume(project_id: str):
         project = project_of(project_id)
+        spending = read_json(Spending, optional=True)
         state = live_status(project)["state"]
         if state in ACTIVE_STATES and state != "pending":
             raise ApiError(409, f"project {project.id} is being built")
@@ -281,7 +301,7 @@ def make_app(projects_root: Path, jobs: JobManager, token: str | None = None) ->
         if state == "complete" and up_to_date and record["final"]:
             raise ApiError(409, f"project {project.id} is complete; nothing to resume")
         bottle.response.status = 202
-        return enqueue(project, ["resume"])
+        return enqueue(project, ["resume", *spending.words()])
 
     @app.post("/api/projects/<project_id>/cancel")
     @api
