@@ -232,12 +232,13 @@ def test_clips_of_other_shapes_are_conformed_once_and_then_stitch(tmp_path):
     assert_sound(out, 4 * 48 - 3 * 12)
 
 
-def test_the_stitch_conforms_a_copy_of_a_clip_made_before_clips_were_conformed(tmp_path):
+@pytest.mark.parametrize("crossfade", [0, 0.5])
+def test_the_stitch_conforms_a_copy_of_a_clip_made_before_clips_were_conformed(tmp_path, crossfade):
     paths = other_clips(tmp_path)
     before = [path.read_bytes() for path in paths]
     out = tmp_path / "out.mp4"
-    stitch.stitch([ClipRef(path, 48) for path in paths], out, SIZE, FPS, 0)
-    assert_sound(out, 4 * 48)
+    stitch.stitch([ClipRef(path, 48) for path in paths], out, SIZE, FPS, crossfade)
+    assert_sound(out, 4 * 48 - 3 * round(crossfade * FPS))
     assert [path.read_bytes() for path in paths] == before
 
 

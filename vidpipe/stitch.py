@@ -24,8 +24,8 @@ import heapq
 import shutil
 import tempfile
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -140,18 +140,19 @@ def stitch(
     frames = [clip.frames for clip in clips]
     fade = fade_frames(crossfade, fps, frames)
     parts = plan(frames, fade, media.keyframe_interval(fps))
-    with (
-        tempfile.TemporaryDirectory(prefix="vidpipe-stitch-") as folder,
-        ThreadPoolExecutor(max_workers=1) as background,
-    ):
-        work = Path(folder)
-        paths = _canonical_paths(clips, size, fps, work)
-        cut = Cut(paths, frames, fade, fps, size, parts, work)
-        audio = background.submit(_render_audio, cut)  # alongside the video's work
-        if cut.rendered is not None:
-            _write_windows(cut)
-            _render_video(cut)
-        audio.result()
+    with tempfile.TemporaryDirectory(prefix="vidpipe-stitch-") as folder:
+        cut = Cut([clip.path for clip in clips], frames, fade, fps, size, parts, Path(folder))
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            # the audio and the crossfades are made side by side, from the clips as they are,
+            # while the clips are checked
+            jobs = [pool.submit(_render_audio, cut), pool.submit(_render_video, cut)]
+            paths = _canonical_paths(clips, size, fps, cut.work)
+            if paths != cut.paths:  # some clips had to be conformed: again, from the copies
+                wait(jobs)
+                cut = replace(cut, paths=paths)
+                jobs = [pool.submit(_render_audio, cut), pool.submit(_render_video, cut)]
+            for job in jobs:
+                job.result()
         _assemble(cut, out)
 
 
@@ -213,6 +214,9 @@ def _write_windows(cut: Cut) -> None:
 def _render_video(cut: Cut) -> None:
     """One ffmpeg run renders every crossfaded part (decoded from the windows file) into
     `cut.rendered`, each part starting on a keyframe."""
+    if cut.rendered is None:
+        return
+    _write_windows(cut)
     graph, starts = _video_graph(cut)
     times = ",".join(f"{frame / cut.fps:.6f}" for frame in starts)
     media.run_ffmpeg(
@@ -362,15 +366,18 @@ def _assemble(cut: Cut, out: Path) -> None:
         video_packets = _cut_packets(cut, files, template.codec_context.extradata)
         audio_packets = (packet for packet in sound.demux(track) if packet.dts is not None)
         # interleaved by decoding time, in seconds
-        video_tick, audio_tick = float(template.time_base), float(track.time_base)
         packets = heapq.merge(
-            ((packet.dts * video_tick, packet, video) for packet in video_packets),
-            ((packet.dts * audio_tick, packet, audio) for packet in audio_packets),
+            ((_seconds(packet), packet, video) for packet in video_packets),
+            ((_seconds(packet), packet, audio) for packet in audio_packets),
             key=lambda item: item[0],
         )
         for _, packet, stream in packets:
             packet.stream = stream
             output.mux(packet)
+
+
+def _seconds(packet: Any) -> float:
+    return packet.dts * float(packet.time_base)
 
 
 def _cut_packets(cut: Cut, files: _Files, headers: bytes | None) -> Iterator[Any]:
