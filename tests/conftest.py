@@ -15,7 +15,9 @@ from pathlib import Path
 
 import av
 import pytest
+from fake_google import FakeGoogle, write_credentials
 
+from vidpipe import media
 from vidpipe.project import Project, all_projects
 
 REPO = Path(__file__).resolve().parent.parent
@@ -130,3 +132,33 @@ def mtimes(folder: Path) -> dict[str, int]:
         for path in sorted(folder.rglob("*"))
         if path.is_file()
     }
+
+
+# --- the loopback fake of Google's REST API (tests/fake_google.py) ------------------------------
+@pytest.fixture(scope="session")
+def veo_clip(tmp_path_factory) -> bytes:
+    """A real 4 s 640x360 H.264/AAC clip, as Veo would send it."""
+    folder = tmp_path_factory.mktemp("google-assets")
+    clip = folder / "veo.mp4"
+    media.run_ffmpeg(
+        [
+            *("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=24"),
+            *("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"),
+            *("-t", "4", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"),
+            *("-c:a", "aac", "-shortest", str(clip)),
+        ],
+        doing="making the fake's clip",
+    )
+    return clip.read_bytes()
+
+
+@pytest.fixture
+def fake(veo_clip):
+    server = FakeGoogle(video_bytes=veo_clip).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def vertex(fake, tmp_path) -> dict[str, str]:
+    return fake.vertex_env(write_credentials(tmp_path / "adc.json"))

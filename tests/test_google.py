@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import FAST, only_project, probe, run_doit, start_doit
-from fake_google import FakeGoogle, Fault, write_credentials
+from fake_google import Fault
 
-from vidpipe import media
 from vidpipe.providers.google_options import CATALOG_FILE, GoogleOptions
 from vidpipe.storyboard import load_storyboard
 
@@ -31,35 +30,6 @@ GOOGLE = [
     "google.retry_attempts=3",
     "google.clip_concurrency=2",
 ]
-
-
-@pytest.fixture(scope="session")
-def veo_clip(tmp_path_factory) -> bytes:
-    """A real 4 s 640x360 H.264/AAC clip, as Veo would send it."""
-    folder = tmp_path_factory.mktemp("google-assets")
-    clip = folder / "veo.mp4"
-    media.run_ffmpeg(
-        [
-            *("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=24"),
-            *("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"),
-            *("-t", "4", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"),
-            *("-c:a", "aac", "-shortest", str(clip)),
-        ],
-        doing="making the fake's clip",
-    )
-    return clip.read_bytes()
-
-
-@pytest.fixture
-def fake(veo_clip):
-    server = FakeGoogle(video_bytes=veo_clip).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def vertex(fake, tmp_path) -> dict[str, str]:
-    return fake.vertex_env(write_credentials(tmp_path / "adc.json"))
 
 
 def generate(env: dict[str, str], *words: str) -> subprocess.CompletedProcess:

@@ -6,7 +6,6 @@ import time
 
 from api_client import running_server
 from conftest import probe
-from test_google import fake, vertex, veo_clip  # noqa: F401 (fixtures)
 
 GOOGLE_OPTIONS = {"poll_interval": 0.02, "retry_initial_delay": 0.01, "retry_attempts": 3}
 BODY = {
