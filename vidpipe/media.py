@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -73,7 +74,9 @@ def run_ffmpeg(args: list[str], doing: str) -> None:
         finally:
             _running.discard(process)
     if process.returncode != 0:
-        log = " | ".join(stderr.strip().splitlines()[-3:]) or f"exit {process.returncode}"
+        # the first lines name the cause; drop ffmpeg's "[component @ 0x...]" prefixes
+        lines = [re.sub(r"^\[[^]]*\] ", "", line) for line in stderr.strip().splitlines()]
+        log = " | ".join(lines[:2]) or f"exit code {process.returncode}"
         raise StepFailed(f"ffmpeg failed while {doing}: {log}")
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from doit.exceptions import TaskFailed
 
 from vidpipe import clipformat, costs, fsutil, media, stitch
-from vidpipe.errors import VidpipeError
+from vidpipe.errors import StepFailed, VidpipeError
 from vidpipe.project import Project
 from vidpipe.providers import provider_for
 from vidpipe.providers.base import ClipJob, KeyframeJob, Provenance, Provider
@@ -70,6 +70,20 @@ def storyboard_edited_by_hand(project: Project) -> bool:
     record = read_provenance(project, project.storyboard_file)
     text = project.storyboard_file.read_text(encoding="utf-8")
     return record is None or record.get("sha256") != sha256_text(text)
+
+
+def check_image(path: Path) -> None:
+    """A keyframe may be the user's own file: say clearly when it is not a usable picture."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise StepFailed(
+            f"{path} is not a readable image ({err}); replace it with a PNG or JPEG, or delete "
+            "it to have it drawn again"
+        ) from None
 
 
 def pending_file(project: Project, artifact: Path) -> Path:
@@ -141,6 +155,7 @@ def make_clip(root: str, scene_id: str, inputs: str) -> None:
     project = Project(Path(root))
     storyboard = load_storyboard(project.storyboard_file)
     target = project.clip_file(scene_id)
+    check_image(project.keyframe_file(scene_id))
     started = time.time()
     provider = provider_for("clip", project.settings)
     with fsutil.writing(target) as partial:
