@@ -380,3 +380,14 @@ def test_every_google_setting_is_documented_with_its_default():
         else:
             shown = f"`{value:g}`" if isinstance(value, float) else f"`{value}`"
         assert rows[name].strip() == shown, name
+
+
+def test_status_knows_keyframes_drawn_from_a_reference(projects, vertex):
+    assert generate(vertex, "yes=1").returncode == 0
+    project = only_project(projects)
+    keyframe = project.keyframe_file("s1")
+    keyframe.write_bytes(keyframe.read_bytes())  # the reference image changed
+    result = run_doit("status", f"id={project.id}", "format=json", **vertex)
+    scenes = json.loads(result.stdout)["scenes"]
+    assert [scene["keyframe"]["state"] for scene in scenes] == ["done", "outdated", "outdated"]
+    assert scenes[1]["keyframe"]["reason"] == "keyframes/s1.png changed since it was made"

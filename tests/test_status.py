@@ -114,12 +114,15 @@ def test_status_says_which_scenes_an_edit_made_outdated(projects):
     board = json.loads(project.storyboard_file.read_text())
     board["scenes"][2]["duration"] = 1.5
     project.storyboard_file.write_text(json.dumps(board))
+    Image.new("RGB", (640, 360), "green").save(project.keyframe_file("s1"))
     scenes = status_json(project.id)["scenes"]
     assert [(s["keyframe"]["state"], s["clip"]["state"]) for s in scenes] == [
-        ("done", "done"),
+        ("done", "outdated"),
         ("done", "done"),
         ("done", "outdated"),
     ]
+    assert scenes[0]["clip"]["reason"] == "keyframes/s1.png changed since it was made"
+    assert scenes[2]["clip"]["reason"] == "the scene changed since it was made"
 
 
 def test_listing_is_newest_first_and_filters_by_status(projects):

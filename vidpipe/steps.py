@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -147,7 +148,8 @@ def make_keyframe(root: str, scene_id: str, inputs: str) -> None:
         charges = charges_of(provider, "keyframe", job)
         costs.reserve(project.root, charges, f"scene {scene_id}: keyframe")
         record = provider.draw_keyframe(job)
-    write_provenance(project, target, record, started, inputs=sha256_text(inputs))
+    files = file_inputs(project, job.references.values())
+    write_provenance(project, target, record, started, inputs=sha256_text(inputs), files=files)
 
 
 @_step
@@ -166,10 +168,13 @@ def make_clip(root: str, scene_id: str, inputs: str) -> None:
         record.extra["conformed"] = clipformat.conform(partial, clip_spec(project, job.scene))
     if job.pending is not None:
         job.pending.unlink(missing_ok=True)  # only now: the clip is safely in place
-    keyframe_mtime = project.keyframe_file(scene_id).stat().st_mtime_ns
-    write_provenance(
-        project, target, record, started, inputs=sha256_text(inputs), keyframe_mtime=keyframe_mtime
-    )
+    files = file_inputs(project, [job.keyframe, *job.references.values()])
+    write_provenance(project, target, record, started, inputs=sha256_text(inputs), files=files)
+
+
+def file_inputs(project: Project, paths: Iterable[Path]) -> dict[str, int]:
+    """The input files an artifact was made from, as they were: relative path -> mtime."""
+    return {str(path.relative_to(project.root)): path.stat().st_mtime_ns for path in paths}
 
 
 def clip_spec(project: Project, scene: Scene) -> clipformat.ClipSpec:

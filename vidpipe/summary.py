@@ -44,7 +44,7 @@ def read_runs(project: Project) -> list[dict[str, Any]]:
 
 
 def _artifact_state(
-    project: Project, artifact: Path, inputs: str, failed: str | None, **expected: Any
+    project: Project, artifact: Path, inputs: str, failed: str | None
 ) -> dict[str, Any]:
     """done / missing / outdated (its inputs changed since it was made) / failed."""
     if failed is not None:
@@ -54,9 +54,10 @@ def _artifact_state(
     record = read_provenance(project, artifact) or {}
     if record.get("inputs") != sha256_text(inputs):
         return {"state": "outdated", "reason": "the scene changed since it was made"}
-    for key, value in expected.items():
-        if record.get(key) != value:
-            return {"state": "outdated", "reason": "its keyframe changed since it was made"}
+    for name, mtime in (record.get("files") or {}).items():
+        path = project.root / name
+        if not path.exists() or path.stat().st_mtime_ns != mtime:
+            return {"state": "outdated", "reason": f"{name} changed since it was made"}
     return {"state": "done", "cost_usd": record.get("cost_usd", 0.0)}
 
 
@@ -68,7 +69,6 @@ def scene_states(
     for scene in storyboard.scenes:
         keyframe = project.keyframe_file(scene.id)
         clip = project.clip_file(scene.id)
-        keyframe_mtime = keyframe.stat().st_mtime_ns if keyframe.exists() else None
         scenes.append(
             {
                 "id": scene.id,
@@ -85,7 +85,6 @@ def scene_states(
                     clip,
                     clip_config(settings, scene),
                     failures.get(f"scene:{scene.id}-clip"),
-                    keyframe_mtime=keyframe_mtime,
                 ),
             }
         )
