@@ -93,12 +93,19 @@ def pending_file(project: Project, artifact: Path) -> Path:
     return project.state_dir / "pending" / relative.with_suffix(relative.suffix + ".json")
 
 
+def _references(
+    project: Project, storyboard: Storyboard, provider: Provider, stage: str, scene: Scene
+) -> dict[str, Path]:
+    """Other scenes' keyframes the provider uses for this one: scene id -> file."""
+    used = provider.references(stage, storyboard, scene)
+    return {ref: project.keyframe_file(ref) for ref in used}
+
+
 def keyframe_job(
     project: Project, storyboard: Storyboard, provider: Provider, scene_id: str, out: Path
 ) -> KeyframeJob:
     scene = storyboard.scene(scene_id)
-    used = provider.references("keyframe", storyboard, scene)
-    references = {ref: project.keyframe_file(ref) for ref in used}
+    references = _references(project, storyboard, provider, "keyframe", scene)
     return KeyframeJob(scene, storyboard, project.settings, out, references)
 
 
@@ -106,8 +113,7 @@ def clip_job(
     project: Project, storyboard: Storyboard, provider: Provider, scene_id: str, out: Path
 ) -> ClipJob:
     scene = storyboard.scene(scene_id)
-    used = provider.references("clip", storyboard, scene)
-    references = {ref: project.keyframe_file(ref) for ref in used}
+    references = _references(project, storyboard, provider, "clip", scene)
     keyframe = project.keyframe_file(scene_id)
     pending = pending_file(project, project.clip_file(scene_id))
     return ClipJob(scene, storyboard, project.settings, keyframe, out, references, pending)
