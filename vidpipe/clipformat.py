@@ -209,9 +209,10 @@ def conform(path: Path, spec: ClipSpec) -> list[str]:
     fixed = path.with_name(f"{path.stem}.conformed{path.suffix}")
     try:
         _rewrite(path, fixed, spec, facts, video=bool(video), audio=bool(audio))
-        left = sum(problems(probe(fixed), spec), [])
-        if left:
-            raise StepFailed(f"could not bring {path.name} to the project's format: {left[0]}")
+        video_left, audio_left = problems(probe(fixed), spec)
+        if video_left or audio_left:
+            left = (video_left + audio_left)[0]
+            raise StepFailed(f"could not bring {path.name} to the project's format: {left}")
         os.replace(fixed, path)
     finally:
         fixed.unlink(missing_ok=True)
