@@ -70,7 +70,9 @@ def test_generate_poll_download(api, projects):
 
     events = api.get(f"/api/projects/{project_id}/events?after=-1&wait=0").json
     kinds = [event["event"] for event in events["events"]]
-    assert kinds[0] == "project" and kinds[-2:] == ["end", "exit"]
+    assert kinds[0] == "project" and kinds[-1] == "exit"
+    end = next(event for event in events["events"] if event["event"] == "end")
+    assert end["outcome"] == "complete"
     assert events["running"] is False
 
     listing = api.get("/api/projects").json
