@@ -24,7 +24,8 @@ from tinydb.storages import Storage
 
 from vidpipe import fsutil
 from vidpipe.project import Project, all_projects, projects_root
-from vidpipe.summary import summarize
+from vidpipe.status import ACTIVE_STATES
+from vidpipe.summary import live_status, summarize
 
 INDEX_NAME = ".index.json"
 
@@ -93,6 +94,16 @@ class ProjectIndex:
         if records is None or {r.get("id") for r in records} != on_disk:
             records = self.rebuild()
         return records
+
+    def listing(self, state: str | None = None) -> list[dict[str, Any]]:
+        """Records newest first, optionally only those in `state`; a record that says a build
+        is running is checked against the project's lock (it may have died: interrupted)."""
+        records = self.records()
+        for record in records:
+            if record["state"] in ACTIVE_STATES:
+                record["state"] = live_status(Project(self.root / record["id"]))["state"]
+        records = [record for record in records if state is None or record["state"] == state]
+        return sorted(records, key=lambda record: record["created"], reverse=True)
 
     def rebuild(self) -> list[dict[str, Any]]:
         """Recreate the index from the project folders (the truth)."""

@@ -244,12 +244,7 @@ def make_app(projects_root: Path, jobs: JobManager, token: str | None = None) ->
             raise ApiError(422, f"status must be one of: {', '.join(STATES)}")
         limit = _int_param(query.get("limit"), "limit", 50, 1, MAX_PAGE)
         offset = _int_param(query.get("offset"), "offset", 0, 0, 10**9)
-        records = index.ProjectIndex(root).records()
-        for record in records:
-            if record["state"] in ACTIVE_STATES:
-                record["state"] = live_status(Project(root / record["id"]))["state"]
-        records = [r for r in records if wanted is None or r["state"] == wanted]
-        records.sort(key=lambda record: record["created"], reverse=True)
+        records = index.ProjectIndex(root).listing(wanted)
         page = [
             {
                 key: r[key]

@@ -33,9 +33,9 @@ from vidpipe.jobs import die_with_parent
 from vidpipe.project import Project, all_projects, create_project, open_project, projects_root
 from vidpipe.providers import check_providers
 from vidpipe.settings import settings_from_words, validate_settings
-from vidpipe.status import ACTIVE_STATES, STATES, read_status
+from vidpipe.status import STATES, read_status
 from vidpipe.storyboard import load_storyboard
-from vidpipe.summary import live_status, summarize
+from vidpipe.summary import summarize
 from vidpipe.views import listing_text, status_text
 
 
@@ -182,13 +182,7 @@ def projects() -> int:
     wanted = words.get("status")
     if wanted is not None and wanted not in STATES:
         raise BadInput(f"status={wanted} is not a status; use one of: {', '.join(STATES)}")
-    records = ProjectIndex().records()
-    for record in records:
-        project = Project(projects_root() / record["id"])
-        if record["state"] in ACTIVE_STATES and record["state"] != "pending":
-            record["state"] = live_status(project)["state"]
-    records = [r for r in records if wanted is None or r["state"] == wanted]
-    records.sort(key=lambda record: record["created"], reverse=True)
+    records = ProjectIndex().listing(wanted)
     if fmt == "json":
         print(json.dumps({"projects": records}, indent=2))
     else:
