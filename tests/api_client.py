@@ -78,11 +78,21 @@ def running_server(
     jobs = JobManager(root, max_builds=max_builds)
     server = waitress.create_server(make_app(root, jobs, token), host="127.0.0.1", port=0,
                                     threads=8)  # fmt: skip
-    thread = threading.Thread(target=server.run, daemon=True)
+    stopping = threading.Event()
+
+    def run() -> None:
+        try:
+            server.run()
+        except OSError:  # its sockets were closed under it: how a threaded waitress stops
+            if not stopping.is_set():
+                raise
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
         yield Client(f"http://127.0.0.1:{server.effective_port}", token), jobs
     finally:
         jobs.shutdown()
+        stopping.set()
         server.close()
         thread.join(timeout=10)

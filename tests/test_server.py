@@ -331,3 +331,10 @@ def test_kill_9_of_the_server_leaves_a_resumable_project(projects):
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
+
+
+def test_sigterm_stops_the_server_cleanly(projects):
+    server, client = _start_server(projects)
+    assert client.get("/api/health").json["status"] == "ok"
+    server.send_signal(signal.SIGTERM)
+    assert server.wait(timeout=30) == 0

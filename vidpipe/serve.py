@@ -30,6 +30,10 @@ def _number(words: dict[str, str], name: str, default: int, low: int, high: int)
     return int(value)
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def serve_forever(words: dict[str, str]) -> int:
     import waitress
 
@@ -58,12 +62,13 @@ def serve_forever(words: dict[str, str]) -> int:
             print(f"interrupted builds (POST .../resume to continue): {names}", flush=True)
     server = waitress.create_server(make_app(root, jobs, token), host=host, port=port, threads=8)
     print(f"serving http://{host}:{server.effective_port}/api (projects in {root})", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: server.close())
+    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: builds are told to stop too
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
         jobs.shutdown()
+        server.close()
     print("server stopped", flush=True)
     return EXIT_OK
