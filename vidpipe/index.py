@@ -80,7 +80,14 @@ class ProjectIndex:
             db.update(fields, Query().id == project_id)
 
     def get(self, project_id: str) -> dict[str, Any] | None:
-        return next((r for r in self.records() if r["id"] == project_id), None)
+        """One project's record, or None when the index lacks it or cannot be read (the
+        caller then summarizes the folder itself)."""
+        try:
+            with self._db(exclusive=False) as db:
+                found = db.get(Query().id == project_id)
+        except (json.JSONDecodeError, UnicodeDecodeError, ValueError, KeyError):
+            return None
+        return dict(found) if isinstance(found, dict) else None
 
     def records(self) -> list[dict[str, Any]]:
         """Every project's record; rebuilds the index from the folders if it is unreadable or

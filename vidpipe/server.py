@@ -290,9 +290,9 @@ def make_app(projects_root: Path, jobs: JobManager, token: str | None = None) ->
             raise ApiError(409, f"project {project.id} is being built")
         record = summarize(project)
         up_to_date = all(
-            scene[kind]["state"] == "done" for scene in record["scenes"] for kind in ("keyframe",
-                                                                                     "clip")
-        )  # fmt: skip
+            scene["keyframe"]["state"] == scene["clip"]["state"] == "done"
+            for scene in record["scenes"]
+        )
         if state == "complete" and up_to_date and record["final"]:
             raise ApiError(409, f"project {project.id} is complete; nothing to resume")
         bottle.response.status = 202
