@@ -240,36 +240,41 @@ def serve() -> int:
     return serve_forever(words)
 
 
+def _command(action: Callable[[], int]) -> dict:
+    """A user command as a doit task: never up to date, it runs whenever it is named."""
+    return {"actions": [(run_command, [action])], "uptodate": [False]}
+
+
 def task_generate():
     """Make a new video: doit generate prompt="..." [style= scenes= clip_duration= ...]."""
-    return {"actions": [(run_command, [generate])], "uptodate": [False]}
+    return _command(generate)
 
 
 def task_resume():
     """Continue a build, or rebuild after a hand edit: doit resume [id=<project id>]."""
-    return {"actions": [(run_command, [resume])], "uptodate": [False]}
+    return _command(resume)
 
 
 def task_status():
     """Show a project's status, scenes, runs and costs: doit status [id=...] [format=json]."""
-    return {"actions": [(run_command, [status])], "uptodate": [False]}
+    return _command(status)
 
 
 def task_projects():
     """List all projects, newest first: doit projects [status=failed] [format=json]."""
-    return {"actions": [(run_command, [projects])], "uptodate": [False]}
+    return _command(projects)
 
 
 def task_stitch():
     """Re-stitch from the existing clips: doit stitch id=<project id> crossfade=0.5."""
-    return {"actions": [(run_command, [stitch])], "uptodate": [False]}
+    return _command(stitch)
 
 
 def task_watch():
     """Rebuild on every saved edit of a project: doit watch id=<project id> (Ctrl-C stops)."""
-    return {"actions": [(run_command, [watch])], "uptodate": [False]}
+    return _command(watch)
 
 
 def task_serve():
     """Serve the HTTP API: doit serve [host=127.0.0.1] [port=8000] [max_builds=2]."""
-    return {"actions": [(run_command, [serve])], "uptodate": [False]}
+    return _command(serve)
