@@ -22,9 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vidpipe.templates import templates_dir
-
-REPO_ROOT = templates_dir().parent
+REPO_ROOT = Path(__file__).resolve().parent.parent  # where dodo.py is
 DIE_WITH_PARENT_ENV = "VIDPIPE_DIE_WITH_PARENT"
 EVENTS_KEPT = 500
 
@@ -37,8 +35,6 @@ class Job:
     exit_code: int | None = None
     process: subprocess.Popen | None = None
     events: collections.deque = field(default_factory=lambda: collections.deque(maxlen=EVENTS_KEPT))
-    first_seq: int = 0  # sequence number of events[0]
-    queued_at: float = field(default_factory=time.time)
 
 
 class JobBusy(Exception):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from vidpipe.reporter import step_of
+
 COLOURS = {
     "complete": "32",  # green
     "failed": "31",  # red
@@ -31,8 +33,6 @@ def _artifact(state: dict[str, Any]) -> str:
 
 def stage_times(run: dict[str, Any]) -> str:
     """Seconds spent per stage in one run: `keyframes 0.4s, video_gen 1.0s`."""
-    from vidpipe.reporter import step_of
-
     totals: dict[str, float] = {}
     for step in run.get("steps", []):
         stage = step_of(step["task"])[0]
