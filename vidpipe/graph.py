@@ -80,8 +80,8 @@ def task_creators(project: Project) -> dict[str, Any]:
         def keyframes_used(stage: str, scene: Scene) -> list[str]:
             """Other scenes' keyframes a provider uses (e.g. as reference images): edges."""
             provider = keyframer if stage == "keyframe" else animator
-            used = provider.references(stage, storyboard, scene)
-            return [rel(project.keyframe_file(ref)) for ref in used]
+            used = steps.reference_keyframes(project, storyboard, provider, stage, scene)
+            return [rel(path) for path in used.values()]
 
         for scene in storyboard.scenes:
             keyframe = rel(project.keyframe_file(scene.id))

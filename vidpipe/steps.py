@@ -93,7 +93,7 @@ def pending_file(project: Project, artifact: Path) -> Path:
     return project.state_dir / "pending" / relative.with_suffix(relative.suffix + ".json")
 
 
-def _references(
+def reference_keyframes(
     project: Project, storyboard: Storyboard, provider: Provider, stage: str, scene: Scene
 ) -> dict[str, Path]:
     """Other scenes' keyframes the provider uses for this one: scene id -> file."""
@@ -105,7 +105,7 @@ def keyframe_job(
     project: Project, storyboard: Storyboard, provider: Provider, scene_id: str, out: Path
 ) -> KeyframeJob:
     scene = storyboard.scene(scene_id)
-    references = _references(project, storyboard, provider, "keyframe", scene)
+    references = reference_keyframes(project, storyboard, provider, "keyframe", scene)
     return KeyframeJob(scene, storyboard, project.settings, out, references)
 
 
@@ -113,7 +113,7 @@ def clip_job(
     project: Project, storyboard: Storyboard, provider: Provider, scene_id: str, out: Path
 ) -> ClipJob:
     scene = storyboard.scene(scene_id)
-    references = _references(project, storyboard, provider, "clip", scene)
+    references = reference_keyframes(project, storyboard, provider, "clip", scene)
     keyframe = project.keyframe_file(scene_id)
     pending = pending_file(project, project.clip_file(scene_id))
     return ClipJob(scene, storyboard, project.settings, keyframe, out, references, pending)
