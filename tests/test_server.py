@@ -224,6 +224,9 @@ def test_stitch_and_cancel_through_the_api(api, projects):
     assert api.post(f"/api/projects/{project_id}/stitch", {"crossfade": 0.5}).status == 202
     wait_state(api, project_id, {"complete"})
     assert probe(project.final_file).frames == 48 - 12
+    project.clip_file("s2").unlink()
+    missing = api.post(f"/api/projects/{project_id}/stitch", {"crossfade": 0})
+    assert missing.status == 409 and "scene s2 has no clip yet" in missing.json["error"]["message"]
 
     slow = {"prompt": "A long film", "scenes": 8, "clip_duration": 3, "resolution": "360p"}
     long_id = api.post("/api/generate", slow).json["id"]

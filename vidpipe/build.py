@@ -19,6 +19,7 @@ from vidpipe.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     BadInput,
+    NotReady,
 )
 from vidpipe.graph import task_creators
 from vidpipe.plan import planned_charges
@@ -54,6 +55,18 @@ def check_crossfade(crossfade: float, durations: dict[str, float]) -> None:
                 f"a crossfade may take at most half of a scene; use crossfade={seconds / 2:g} "
                 "or less"
             )
+
+
+def check_stitchable(project: Project, crossfade: float) -> None:
+    """Every scene has a clip, and `crossfade` fits every scene."""
+    storyboard = load_storyboard(project.storyboard_file)
+    check_crossfade(crossfade, {f"scene {s.id}": s.duration for s in storyboard.scenes})
+    missing = [scene.id for scene in storyboard.scenes if not project.clip_file(scene.id).exists()]
+    if missing:
+        raise NotReady(
+            f"scene {missing[0]} has no clip yet, so there is nothing to stitch; "
+            f"build it first: doit resume id={project.id}"
+        )
 
 
 def _raise_interrupt(signum, frame):

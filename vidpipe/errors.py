@@ -22,6 +22,10 @@ class BadInput(VidpipeError):
     """A command-line value, setting or hand edit is invalid; nothing was changed."""
 
 
+class NotReady(BadInput):
+    """The project lacks what the command needs (e.g. clips to stitch); build it first."""
+
+
 class ProjectNotFound(VidpipeError):
     """No project with that id, or no project to resume."""
 

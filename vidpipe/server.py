@@ -18,8 +18,8 @@ import bottle
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vidpipe import __version__, fsutil, index
-from vidpipe.build import check_crossfade
-from vidpipe.errors import ProjectBusy, VidpipeError
+from vidpipe.build import check_crossfade, check_stitchable
+from vidpipe.errors import NotReady, ProjectBusy, VidpipeError
 from vidpipe.jobs import JobBusy, JobManager
 from vidpipe.openapi import openapi_document
 from vidpipe.project import PROJECT_ID_PATTERN, Project, create_project, project_lock
@@ -152,7 +152,7 @@ def make_app(projects_root: Path, jobs: JobManager, token: str | None = None) ->
                 result = func(*args, **kwargs)
             except ApiError as err:
                 return error_body(err.status, err.message, err.details)
-            except ProjectBusy as err:
+            except (ProjectBusy, NotReady) as err:
                 return error_body(409, str(err))
             except VidpipeError as err:
                 return error_body(422, str(err))
@@ -314,11 +314,8 @@ def make_app(projects_root: Path, jobs: JobManager, token: str | None = None) ->
         request = read_json(StitchRequest)
         if not math.isfinite(request.crossfade) or request.crossfade < 0:
             raise ApiError(422, "crossfade must be a finite number of seconds, 0 or more")
-        storyboard = _storyboard(project)
-        check_crossfade(request.crossfade, {f"scene {s.id}": s.duration for s in storyboard.scenes})
-        missing = [s.id for s in storyboard.scenes if not project.clip_file(s.id).exists()]
-        if missing:
-            raise ApiError(409, f"scene {missing[0]} has no clip yet; resume the project first")
+        _storyboard(project)  # 409 without one
+        check_stitchable(project, request.crossfade)
         bottle.response.status = 202
         return enqueue(project, ["stitch", f"crossfade={request.crossfade!r}"])
 

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from doit import doit_cmd
 from doit.reporter import ConsoleReporter
 
-from vidpipe.build import build_project, check_crossfade
+from vidpipe.build import build_project, check_crossfade, check_stitchable
 from vidpipe.costs import take_approval
 from vidpipe.errors import EXIT_OK, BadInput, ProjectNotFound, VidpipeError
 from vidpipe.index import ProjectIndex
@@ -34,7 +34,6 @@ from vidpipe.project import Project, all_projects, create_project, open_project,
 from vidpipe.providers import check_providers
 from vidpipe.settings import settings_from_words, validate_settings
 from vidpipe.status import STATES, read_status
-from vidpipe.storyboard import load_storyboard
 from vidpipe.summary import summarize
 from vidpipe.views import listing_text, status_text
 
@@ -202,14 +201,7 @@ def stitch() -> int:
     if "crossfade" in words:
         data = {**settings.model_dump(), "crossfade": words["crossfade"]}
         settings = validate_settings(data, source="command line")
-    storyboard = load_storyboard(project.storyboard_file)
-    check_crossfade(settings.crossfade, {f"scene {s.id}": s.duration for s in storyboard.scenes})
-    missing = [scene.id for scene in storyboard.scenes if not project.clip_file(scene.id).exists()]
-    if missing:
-        raise BadInput(
-            f"scene {missing[0]} has no clip yet, so there is nothing to stitch; "
-            f"build it first: doit resume id={project.id}"
-        )
+    check_stitchable(project, settings.crossfade)
     _announce(project, json_progress)
     return build_project(
         project,
