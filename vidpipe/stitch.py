@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from vidpipe import clipformat, media
+from vidpipe import audiosplice, clipformat, media
 from vidpipe.errors import StepFailed
 
 # the clips' colour tags: a mask stream tagged otherwise would be range-converted (0..255 to
@@ -145,15 +145,14 @@ def stitch(
         with ThreadPoolExecutor(max_workers=2) as pool:
             # the audio and the crossfades are made side by side, from the clips as they are,
             # while the clips are checked
-            jobs = [pool.submit(_render_audio, cut), pool.submit(_render_video, cut)]
+            audio, video = pool.submit(_make_audio, cut), pool.submit(_render_video, cut)
             paths = _canonical_paths(clips, size, fps, cut.work)
             if paths != cut.paths:  # some clips had to be conformed: again, from the copies
-                wait(jobs)
+                wait([audio, video])
                 cut = replace(cut, paths=paths)
-                jobs = [pool.submit(_render_audio, cut), pool.submit(_render_video, cut)]
-            for job in jobs:
-                job.result()
-        _assemble(cut, out)
+                audio, video = pool.submit(_make_audio, cut), pool.submit(_render_video, cut)
+            video.result()
+            _assemble(cut, audio.result(), out)
 
 
 def _canonical_paths(
@@ -222,12 +221,24 @@ def _render_video(cut: Cut) -> None:
     media.run_ffmpeg(
         [
             *("-i", str(cut.windows), "-filter_complex", graph, "-map", "[v]"),
-            *media.video_codec_args(cut.fps),
+            *media.video_codec_args(cut.fps, quick=True),
             *("-forced-idr", "1", "-force_key_frames", times),
             *("-an", "-f", "mp4", str(cut.rendered)),
         ],
         doing="rendering the crossfades",
     )
+
+
+def _make_audio(cut: Cut) -> audiosplice.Spliced | None:
+    """The audio track: for crossfades, mostly the clips' own packets (the re-encoded ones
+    made now); otherwise (None) re-encoded whole into `cut.audio`."""
+    plan = audiosplice.plan(cut.paths, cut.frames, cut.fade, cut.fps)
+    if plan is None:
+        _render_audio(cut)
+        return None
+    spliced = audiosplice.Spliced(plan)
+    spliced.render()
+    return spliced
 
 
 def _render_audio(cut: Cut) -> None:
@@ -350,21 +361,28 @@ def _name(container: Any) -> str:
     return Path(container.name).name
 
 
-def _assemble(cut: Cut, out: Path) -> None:
-    """Write the final MP4: the copied and rendered video packets end to end, and the audio."""
+def _assemble(cut: Cut, spliced: audiosplice.Spliced | None, out: Path) -> None:
+    """Write the final MP4: the copied and rendered video packets end to end, and the audio
+    (spliced, or the re-encoded track)."""
     import av
 
     files = _Files()
     with (
         contextlib.closing(files),
-        av.open(str(cut.audio)) as sound,
+        contextlib.ExitStack() as stack,
         av.open(str(out), "w", format="mp4", options={"movflags": "+faststart"}) as output,
     ):
-        template, track = files.open(cut.paths[0]).streams.video[0], sound.streams.audio[0]
+        clip = files.open(cut.paths[0])
+        template = clip.streams.video[0]
         video = output.add_stream_from_template(template)
-        audio = output.add_stream_from_template(track)
+        audio = output.add_stream_from_template(clip.streams.audio[0])
         video_packets = _cut_packets(cut, files, template.codec_context.extradata)
-        audio_packets = (packet for packet in sound.demux(track) if packet.dts is not None)
+        if spliced is not None:
+            audio_packets = spliced.packets()
+        else:
+            sound = stack.enter_context(av.open(str(cut.audio)))
+            track = sound.streams.audio[0]
+            audio_packets = (packet for packet in sound.demux(track) if packet.dts is not None)
         # interleaved by decoding time, in seconds
         packets = heapq.merge(
             ((_seconds(packet), packet, video) for packet in video_packets),
