@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import FAST, only_project, probe, run_doit
 
-from vidpipe import audiosplice, clipformat, media, stitch
+from vidpipe import audiosplice, clipformat, media, steps, stitch
 from vidpipe.clipformat import ClipSpec
 from vidpipe.stitch import ClipRef, Part, Window
 
@@ -357,3 +357,23 @@ def test_generate_with_crossfades_gives_the_exact_duration(projects):
     assert probe(project.final_file).duration == 3 * 1 - 2 * 0.5
     for clip in sorted((project.root / "clips").glob("*.mp4")):
         assert clipformat.is_canonical(clip, ClipSpec(*SIZE, FPS, 24))
+
+
+def test_a_clip_replaced_by_hand_is_probed_and_conformed_for_the_stitch(projects, tmp_path):
+    result = run_doit("generate", "prompt=A kite over the dunes", *FAST, "crossfade=0.5")
+    assert result.returncode == 0, result.stderr
+    project = only_project(projects)
+    spec = ClipSpec(*SIZE, FPS, 24)
+    clips = sorted((project.root / "clips").glob("*.mp4"))
+    # as their step left them: known canonical, so the stitch does not probe them
+    assert all(steps.known_canonical(project, clip, spec) for clip in clips)
+
+    veo_like = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ar", "44100"]
+    make_clip(tmp_path / "veo.mp4", 5, 1.0, (1280, 720), 24, codec_args=veo_like)
+    clips[1].write_bytes((tmp_path / "veo.mp4").read_bytes())
+    assert not steps.known_canonical(project, clips[1], spec)
+    result = run_doit("stitch", f"id={project.root.name}", "crossfade=0.5")
+    assert result.returncode == 0, result.stderr
+    assert_sound(project.final_file, 3 * 24 - 2 * 12)
+    assert probe(project.final_file).width == SIZE[0]
+    assert clips[1].read_bytes() == (tmp_path / "veo.mp4").read_bytes()  # left as it is

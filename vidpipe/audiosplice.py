@@ -22,7 +22,6 @@ Output packet n (n = 0 is the encoder priming, which players skip) decodes to th
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -137,66 +136,60 @@ def _segments(tracks: list[Track], packets: int) -> list[Segment]:
 # --- rendering ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
 class Spliced:
-    """A planned track with its re-encoded segments rendered: `packets()` gives every packet
-    of the cut's audio, in order, timed."""
+    """A planned track with its re-encoded segments made: the first packet of each, and its
+    packets."""
 
-    def __init__(self, plan: Plan) -> None:
-        self.plan = plan
-        self.rendered: dict[int, list[Any]] = {}  # first packet of a segment: its packets
-
-    def render(self) -> None:
-        """Re-encode every segment that is not copied."""
-        with _Clips() as clips:
-            headers = clips.audio(self.plan.tracks[0].path).codec_context.extradata
-            for segment in self.plan.segments:
-                if segment.track is None:
-                    self.rendered[segment.first] = _encode(self.plan, clips, segment, headers)
-
-    def packets(self) -> Iterator[Any]:
-        with _Clips() as clips:
-            for segment in self.plan.segments:
-                if segment.track is None:
-                    packets = self.rendered[segment.first]
-                else:
-                    packets = _copied(clips, self.plan.tracks[segment.track], segment)
-                for number, packet in enumerate(packets, start=segment.first):
-                    packet.pts = packet.dts = (number - 1) * FRAME
-                    packet.time_base = TIME_BASE
-                    yield packet
+    plan: Plan
+    rendered: dict[int, list[Any]]
 
 
-class _Clips(contextlib.ExitStack):
-    """The clips' containers, each opened once."""
+def render(plan: Plan, clips: media.Containers) -> Spliced:
+    """Re-encode every segment that is not copied."""
+    headers = _audio(clips, plan.tracks[0].path).codec_context.extradata
+    rendered = {
+        segment.first: _encode(plan, clips, segment, headers)
+        for segment in plan.segments
+        if segment.track is None
+    }
+    return Spliced(plan, rendered)
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.open: dict[Path, Any] = {}
 
-    def audio(self, path: Path) -> Any:
-        import av
+def packets(spliced: Spliced, clips: media.Containers) -> Iterator[Any]:
+    """Every packet of the cut's audio, in order, timed."""
+    plan = spliced.plan
+    for segment in plan.segments:
+        if segment.track is None:
+            packets = spliced.rendered[segment.first]
+        else:
+            packets = _copied(clips, plan.tracks[segment.track], segment)
+        for number, packet in enumerate(packets, start=segment.first):
+            packet.pts = packet.dts = (number - 1) * FRAME
+            packet.time_base = TIME_BASE
+            yield packet
 
-        if path not in self.open:
-            self.open[path] = self.enter_context(av.open(str(path)))
-        return self.open[path].streams.audio[0]
+
+def _audio(clips: media.Containers, path: Path) -> Any:
+    return clips.open(path).streams.audio[0]
 
 
 def _clip_packets(stream: Any, first: int, last: int) -> Iterator[tuple[int, Any]]:
     """(number, packet) for a clip's packets number `first` to `last` - 1 (0 is the priming)."""
-    seconds = float(stream.time_base)
-    stream.container.seek(round((first - 1) * FRAME * TIME_BASE / seconds), stream=stream)
+    samples = float(stream.time_base / TIME_BASE)  # per timestamp tick
+    stream.container.seek(round((first - 1) * FRAME / samples), stream=stream)
     for packet in stream.container.demux(stream):
         if packet.pts is None:
             continue
-        number = round(packet.pts * stream.time_base / TIME_BASE) // FRAME + 1
+        number = round(packet.pts * samples) // FRAME + 1
         if number >= last:
             break
         if number >= first:
             yield number, packet
 
 
-def _copied(clips: _Clips, track: Track, segment: Segment) -> Iterator[Any]:
-    stream = clips.audio(track.path)
+def _copied(clips: media.Containers, track: Track, segment: Segment) -> Iterator[Any]:
+    stream = _audio(clips, track.path)
     first, last = segment.first - track.shift, segment.last - track.shift
     expected = first
     for number, packet in _clip_packets(stream, first, last):
@@ -208,21 +201,22 @@ def _copied(clips: _Clips, track: Track, segment: Segment) -> Iterator[Any]:
         raise StepFailed(f"{track.path.name}: audio packet {expected} is missing")
 
 
-def _decoded(clips: _Clips, track: Track, first: int, last: int) -> Any:
+def _decoded(clips: media.Containers, track: Track, first: int, last: int) -> Any:
     """The clip's decoded samples [first, last), as a (channels, samples) float array."""
     import numpy as np
 
-    stream = clips.audio(track.path)
+    stream = _audio(clips, track.path)
     out = np.zeros((2, last - first), dtype=np.float32)
     # frame k holds samples [(k - 1) * FRAME, k * FRAME) and needs packet k - 1 decoded first
     needed = first // FRAME + 1
     decoder = stream.codec_context
     decoder.flush_buffers()
+    samples_per_tick = float(stream.time_base / TIME_BASE)
     for number, packet in _clip_packets(stream, needed - 1, (last - 1) // FRAME + 2):
         for frame in decoder.decode(packet):
             if number < needed or frame.pts is None:
                 continue  # the warm-up packet: its frame lacks the one before
-            at = round(frame.pts * stream.time_base / TIME_BASE)
+            at = round(frame.pts * samples_per_tick)
             samples = frame.to_ndarray()
             lo, hi = max(at, first), min(at + frame.samples, last)
             if lo < hi:
@@ -245,7 +239,7 @@ def _volume(plan: Plan, index: int, first: int, last: int) -> Any:
     return volume.astype(np.float32)
 
 
-def _mixed(plan: Plan, clips: _Clips, first: int, last: int) -> Any:
+def _mixed(plan: Plan, clips: media.Containers, first: int, last: int) -> Any:
     """The cut's samples [first, last): every track that sounds there, at its volume."""
     import numpy as np
 
@@ -274,7 +268,9 @@ def encoder() -> Any:
     return context
 
 
-def _encode(plan: Plan, clips: _Clips, segment: Segment, headers: bytes | None) -> list[Any]:
+def _encode(
+    plan: Plan, clips: media.Containers, segment: Segment, headers: bytes | None
+) -> list[Any]:
     """Re-encode the packets of `segment` from the mixed clips (with stream headers equal to
     the clips' `headers`)."""
     import av

@@ -192,6 +192,17 @@ def problems(facts: ClipFacts, spec: ClipSpec) -> tuple[list[str], list[str]]:
     return video_problems(facts, spec, video_headers), audio_problems(facts, spec, audio_headers)
 
 
+def stamp(path: Path, spec: ClipSpec) -> str:
+    """What a clip found canonical is known by: its size and modification time, its spec and
+    the encoder (media.encoder_identity). A clip whose stamp is unchanged need not be probed
+    again; any change to the file or the encoder changes the stamp."""
+    stat = path.stat()
+    return (
+        f"{stat.st_size}:{stat.st_mtime_ns}:{spec.width}x{spec.height}@{spec.fps}:"
+        f"{spec.frames}:{media.encoder_identity()}"
+    )
+
+
 def is_canonical(path: Path, spec: ClipSpec) -> bool:
     facts = probe(path)
     video, audio = problems(facts, spec)

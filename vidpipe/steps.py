@@ -175,7 +175,9 @@ def make_clip(root: str, scene_id: str, inputs: str) -> None:
     if job.pending is not None:
         job.pending.unlink(missing_ok=True)  # only now: the clip is safely in place
     files = file_inputs(project, [job.keyframe, *job.references.values()])
-    write_provenance(project, target, record, started, inputs=sha256_text(inputs), files=files)
+    stamp = clipformat.stamp(target, clip_spec(project, job.scene))  # conformed above
+    more = {"inputs": sha256_text(inputs), "files": files, "canonical": stamp}
+    write_provenance(project, target, record, started, **more)
 
 
 def file_inputs(project: Project, paths: Iterable[Path]) -> dict[str, int]:
@@ -190,15 +192,21 @@ def clip_spec(project: Project, scene: Scene) -> clipformat.ClipSpec:
     return clipformat.ClipSpec(*settings.frame_size(), settings.fps, frames)
 
 
+def known_canonical(project: Project, clip: Path, spec: clipformat.ClipSpec) -> bool:
+    """Whether the clip is as its step left it, conformed (then it need not be probed)."""
+    recorded = (read_provenance(project, clip) or {}).get("canonical")
+    return recorded is not None and clip.exists() and recorded == clipformat.stamp(clip, spec)
+
+
 @_step
 def make_final(root: str) -> None:
     project = Project(Path(root))
     settings = project.settings
     storyboard = load_storyboard(project.storyboard_file)
-    clips = [
-        stitch.ClipRef(project.clip_file(scene.id), clip_spec(project, scene).frames)
-        for scene in storyboard.scenes
-    ]
+    clips = []
+    for scene in storyboard.scenes:
+        path, spec = project.clip_file(scene.id), clip_spec(project, scene)
+        clips.append(stitch.ClipRef(path, spec.frames, known_canonical(project, path, spec)))
     started = time.time()
     with fsutil.writing(project.final_file) as partial:
         stitch.stitch(clips, partial, settings.frame_size(), settings.fps, settings.crossfade)

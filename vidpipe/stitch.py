@@ -24,8 +24,8 @@ import heapq
 import shutil
 import tempfile
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ COLOUR_TAGS = "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspa
 class ClipRef:
     path: Path
     frames: int
+    canonical: bool = False  # known to be (vidpipe.clipformat.stamp): not probed again
 
 
 # --- the plan: which frames are copied, which rendered ------------------------------------
@@ -141,30 +142,33 @@ def stitch(
     fade = fade_frames(crossfade, fps, frames)
     parts = plan(frames, fade, media.keyframe_interval(fps))
     with tempfile.TemporaryDirectory(prefix="vidpipe-stitch-") as folder:
-        cut = Cut([clip.path for clip in clips], frames, fade, fps, size, parts, Path(folder))
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            # the audio and the crossfades are made side by side, from the clips as they are,
-            # while the clips are checked
-            audio, video = pool.submit(_make_audio, cut), pool.submit(_render_video, cut)
-            paths = _canonical_paths(clips, size, fps, cut.work)
-            if paths != cut.paths:  # some clips had to be conformed: again, from the copies
-                wait([audio, video])
-                cut = replace(cut, paths=paths)
-                audio, video = pool.submit(_make_audio, cut), pool.submit(_render_video, cut)
-            video.result()
-            _assemble(cut, audio.result(), out)
+        work = Path(folder)
+        cut = Cut(_canonical_paths(clips, size, fps, work), frames, fade, fps, size, parts, work)
+        # each thread reads its own containers: the audio job, and this one
+        with media.Containers() as files, media.Containers() as sounds:
+            if cut.rendered is not None:
+                # written before other work competes for the interpreter, so that the
+                # render's ffmpeg (the longest part of a stitch) starts as early as it can
+                _write_windows(cut, files)
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                # the crossfades and the audio are made side by side
+                video = pool.submit(_render_video, cut)
+                audio = pool.submit(_make_audio, cut, sounds)
+                video.result()
+                _assemble(cut, files, sounds, audio.result(), out)
 
 
 def _canonical_paths(
     clips: list[ClipRef], size: tuple[int, int], fps: int, work: Path
 ) -> list[Path]:
-    """The clips' paths; a clip not in the canonical form (one made before clips were
-    conformed) is conformed into a copy under `work`, its own file left as it is."""
+    """The clips' paths; a clip not known to be canonical is probed, and one not in the
+    canonical form (made before clips were conformed, or replaced by hand) is conformed into a
+    copy under `work`, its own file left as it is."""
     paths = []
     for index, clip in enumerate(clips):
         spec = clipformat.ClipSpec(*size, fps, clip.frames)
         path = clip.path
-        if not clipformat.is_canonical(path, spec):
+        if not (clip.canonical or clipformat.is_canonical(path, spec)):
             path = work / f"clip{index}.mp4"
             shutil.copyfile(clip.path, path)
             clipformat.conform(path, spec)
@@ -172,34 +176,11 @@ def _canonical_paths(
     return paths
 
 
-class _Files:
-    """Opens clips for reading packets, keeping the last one open: consecutive windows often
-    come from the same clip, and opening an MP4 with PyAV costs a few milliseconds."""
-
-    def __init__(self) -> None:
-        self.path: Path | None = None
-        self.container: Any = None
-
-    def open(self, path: Path) -> Any:
-        import av
-
-        if path != self.path:
-            self.close()
-            self.container, self.path = av.open(str(path)), path
-        return self.container
-
-    def close(self) -> None:
-        if self.container is not None:
-            self.container.close()
-            self.container = self.path = None
-
-
-def _write_windows(cut: Cut) -> None:
+def _write_windows(cut: Cut, files: media.Containers) -> None:
     """Copy the windows of the rendered parts, back to back, into one file (packets only)."""
     import av
 
-    files = _Files()
-    with contextlib.closing(files), av.open(str(cut.windows), "w", format="mp4") as output:
+    with av.open(str(cut.windows), "w", format="mp4") as output:
         stream = output.add_stream_from_template(files.open(cut.paths[0]).streams.video[0])
         position = 0
         for window in (w for part in cut.parts if part.rendered for w in part.windows):
@@ -211,11 +192,11 @@ def _write_windows(cut: Cut) -> None:
 
 
 def _render_video(cut: Cut) -> None:
-    """One ffmpeg run renders every crossfaded part (decoded from the windows file) into
+    """One ffmpeg run renders every crossfaded part (decoded from the windows file, written
+    already) into
     `cut.rendered`, each part starting on a keyframe."""
     if cut.rendered is None:
         return
-    _write_windows(cut)
     graph, starts = _video_graph(cut)
     times = ",".join(f"{frame / cut.fps:.6f}" for frame in starts)
     media.run_ffmpeg(
@@ -229,16 +210,14 @@ def _render_video(cut: Cut) -> None:
     )
 
 
-def _make_audio(cut: Cut) -> audiosplice.Spliced | None:
+def _make_audio(cut: Cut, sounds: media.Containers) -> audiosplice.Spliced | None:
     """The audio track: for crossfades, mostly the clips' own packets (the re-encoded ones
     made now); otherwise (None) re-encoded whole into `cut.audio`."""
     plan = audiosplice.plan(cut.paths, cut.frames, cut.fade, cut.fps)
     if plan is None:
         _render_audio(cut)
         return None
-    spliced = audiosplice.Spliced(plan)
-    spliced.render()
-    return spliced
+    return audiosplice.render(plan, sounds)
 
 
 def _render_audio(cut: Cut) -> None:
@@ -361,14 +340,19 @@ def _name(container: Any) -> str:
     return Path(container.name).name
 
 
-def _assemble(cut: Cut, spliced: audiosplice.Spliced | None, out: Path) -> None:
-    """Write the final MP4: the copied and rendered video packets end to end, and the audio
-    (spliced, or the re-encoded track)."""
+def _assemble(
+    cut: Cut,
+    files: media.Containers,
+    sounds: media.Containers,
+    spliced: audiosplice.Spliced | None,
+    out: Path,
+) -> None:
+    """Write the final MP4: the copied and rendered video packets end to end (read from
+    `files`), and the audio (spliced, its copied packets read from `sounds`, or the track
+    re-encoded whole)."""
     import av
 
-    files = _Files()
     with (
-        contextlib.closing(files),
         contextlib.ExitStack() as stack,
         av.open(str(out), "w", format="mp4", options={"movflags": "+faststart"}) as output,
     ):
@@ -378,15 +362,16 @@ def _assemble(cut: Cut, spliced: audiosplice.Spliced | None, out: Path) -> None:
         audio = output.add_stream_from_template(clip.streams.audio[0])
         video_packets = _cut_packets(cut, files, template.codec_context.extradata)
         if spliced is not None:
-            audio_packets = spliced.packets()
+            audio_packets = audiosplice.packets(spliced, sounds)
+            tick = float(audiosplice.TIME_BASE)
         else:
-            sound = stack.enter_context(av.open(str(cut.audio)))
+            sound = stack.enter_context(media.open_mp4(cut.audio))
             track = sound.streams.audio[0]
-            audio_packets = (packet for packet in sound.demux(track) if packet.dts is not None)
+            audio_packets, tick = sound.demux(track), float(track.time_base)
         # interleaved by decoding time, in seconds
         packets = heapq.merge(
-            ((_seconds(packet), packet, video) for packet in video_packets),
-            ((_seconds(packet), packet, audio) for packet in audio_packets),
+            ((at, packet, video) for at, packet in video_packets),
+            ((p.dts * tick, p, audio) for p in audio_packets if p.dts is not None),
             key=lambda item: item[0],
         )
         for _, packet, stream in packets:
@@ -394,33 +379,31 @@ def _assemble(cut: Cut, spliced: audiosplice.Spliced | None, out: Path) -> None:
             output.mux(packet)
 
 
-def _seconds(packet: Any) -> float:
-    return packet.dts * float(packet.time_base)
-
-
-def _cut_packets(cut: Cut, files: _Files, headers: bytes | None) -> Iterator[Any]:
-    """Every video packet of the final cut, in order, with its final timestamps."""
-    import av
-
-    with contextlib.ExitStack() as stack:
-        rendered = None
-        if cut.rendered is not None:
-            rendered = stack.enter_context(av.open(str(cut.rendered)))
-            if rendered.streams.video[0].codec_context.extradata != headers:
-                raise StepFailed("the re-encoded crossfades do not match the clips' encoding")
-        position = 0  # the part's first frame in the final cut
-        rendered_position = 0  # the part's first frame in the rendered file
-        for part in cut.parts:
-            length = part.frames(cut.fade)
-            if part.rendered:
-                start, shift = rendered_position, position - rendered_position
-                yield from _video_packets(rendered, start, start + length, cut.fps, shift)
-                rendered_position += length
-            else:
-                window = part.windows[0]
-                container, shift = files.open(cut.paths[window.clip]), position - window.start
-                yield from _video_packets(container, window.start, window.end, cut.fps, shift)
-            position += length
+def _cut_packets(
+    cut: Cut, files: media.Containers, headers: bytes | None
+) -> Iterator[tuple[float, Any]]:
+    """Every video packet of the final cut, in order, with its final timestamps, and its
+    decoding time in seconds."""
+    rendered = None
+    if cut.rendered is not None:
+        rendered = files.open(cut.rendered)
+        if rendered.streams.video[0].codec_context.extradata != headers:
+            raise StepFailed("the re-encoded crossfades do not match the clips' encoding")
+    position = 0  # the part's first frame in the final cut
+    rendered_position = 0  # the part's first frame in the rendered file
+    for part in cut.parts:
+        length = part.frames(cut.fade)
+        if part.rendered:
+            container, start = rendered, rendered_position
+            rendered_position += length
+        else:
+            window = part.windows[0]
+            container, start = files.open(cut.paths[window.clip]), window.start
+        tick = float(container.streams.video[0].time_base)
+        packets = _video_packets(container, start, start + length, cut.fps, position - start)
+        for packet in packets:
+            yield packet.dts * tick, packet
+        position += length
 
 
 # --- the naive way, kept as the reference -----------------------------------------------------
