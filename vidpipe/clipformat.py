@@ -1,11 +1,14 @@
 """The canonical clip: the one encoding every clip of a project is kept in, so that the final
-cut can copy clips' video packets instead of re-encoding them (see vidpipe.stitch).
+cut can copy clips' packets instead of re-encoding them (see vidpipe.stitch and
+vidpipe.audiosplice).
 
 A canonical clip has exactly two streams, video then audio:
 - H.264 from `media.video_codec_args` at the project's frame size and rate: its stream headers
   (SPS/PPS) are byte-identical to those of any other canonical clip, its frames are exactly
   the scene's number, timed every 1/fps s from 0, with a keyframe on every point of the grid;
-- AAC, 48 kHz stereo, exactly as long as the video (to the sample), starting at 0.
+- AAC, 48 kHz stereo, from the same encoder settings (identical headers), its packets laid out
+  as that encoder lays them (1024 samples of priming first, which players skip), exactly as
+  long as the video (to the sample).
 
 `conform` brings a clip to that form once, in the clip step, re-encoding only the streams that
 differ (a clip of the offline provider is canonical as rendered and is left alone).
@@ -180,7 +183,8 @@ def audio_problems(facts: ClipFacts, spec: ClipSpec, headers: bytes) -> list[str
     expected = ("aac", media.AUDIO_RATE, 2, headers)
     if (audio.codec, audio.rate, audio.channels, audio.headers) != expected:
         problems.append(f"audio is {audio.codec} {audio.rate} Hz {audio.channels} channels")
-    if audio.start not in (0, -AAC_PRIMING) or audio.end != spec.samples:
+    # packets laid out as the encoder lays them: the splicing of crossfades counts on it
+    if audio.start != -AAC_PRIMING or audio.end != spec.samples:
         seconds = (audio.end - max(audio.start, 0)) / audio.rate
         problems.append(f"audio lasts {seconds:.3f} s instead of {spec.frames / spec.fps:.3f} s")
     return problems

@@ -11,10 +11,11 @@ Clips are canonical (vidpipe.clipformat): identical stream headers, a keyframe e
 A rendered part runs from the last keyframe at or before a crossfade starts to the first
 keyframe at or after it ends (with 0.5 s crossfades: exactly the crossfade). One ffmpeg run
 renders every part, from a file holding just those windows of the clips (one decoder, one
-encoder and one blend whatever the number of clips, so memory stays flat); another, alongside
-it, makes the whole audio track; PyAV then lays the copied and rendered packets end to end with
-exact timestamps. The audio is always decoded and re-encoded, each clip cut to the sample, so it
-never drifts (copying AAC would keep every clip's encoder priming).
+encoder and one blend whatever the number of clips, so memory stays flat). Alongside it, the
+audio of a crossfaded cut is spliced from the clips' own AAC packets, re-encoding only around
+the joints (vidpipe.audiosplice); for hard cuts the whole audio track is decoded and re-encoded,
+each clip cut to the sample (copying AAC as it is would keep every clip's encoder priming and
+drift). PyAV then lays the copied and rendered packets end to end with exact timestamps.
 """
 
 from __future__ import annotations
