@@ -377,3 +377,23 @@ def test_a_clip_replaced_by_hand_is_probed_and_conformed_for_the_stitch(projects
     assert_sound(project.final_file, 3 * 24 - 2 * 12)
     assert probe(project.final_file).width == SIZE[0]
     assert clips[1].read_bytes() == (tmp_path / "veo.mp4").read_bytes()  # left as it is
+
+
+def test_crossfaded_audio_is_re_encoded_whole_when_pyav_encodes_aac_otherwise(
+    tmp_path, monkeypatch
+):
+    """Clips made by an ffmpeg whose AAC headers differ from PyAV's encoder: no splice."""
+
+    def other_headers():  # an encoder whose stream headers are not the clips'
+        context = av.CodecContext.create("aac", "w")
+        context.sample_rate, context.layout, context.format = 44100, "stereo", "fltp"
+        context.open()
+        return context
+
+    clips = clips_in(tmp_path, 3)
+    out, reference = tmp_path / "out.mp4", tmp_path / "reference.mp4"
+    monkeypatch.setattr(audiosplice, "encoder", other_headers)
+    stitch.stitch(clips, out, SIZE, FPS, 0.5)
+    stitch.reencode_crossfade(clips, reference, FPS, 0.5)
+    assert_sound(out, 3 * 48 - 2 * 12)
+    assert audio_sdr(out, reference) > 20  # every clip at its exact place

@@ -145,11 +145,14 @@ class Spliced:
     rendered: dict[int, list[Any]]
 
 
-def render(plan: Plan, clips: media.Containers) -> Spliced:
-    """Re-encode every segment that is not copied."""
-    headers = _audio(clips, plan.tracks[0].path).codec_context.extradata
+def render(plan: Plan, clips: media.Containers) -> Spliced | None:
+    """Re-encode every segment that is not copied; None when PyAV's AAC encoder writes other
+    stream headers than the clips have (an ffmpeg of another version made them), so that its
+    packets cannot join theirs."""
+    if encoder().extradata != _audio(clips, plan.tracks[0].path).codec_context.extradata:
+        return None
     rendered = {
-        segment.first: _encode(plan, clips, segment, headers)
+        segment.first: _encode(plan, clips, segment)
         for segment in plan.segments
         if segment.track is None
     }
@@ -268,11 +271,8 @@ def encoder() -> Any:
     return context
 
 
-def _encode(
-    plan: Plan, clips: media.Containers, segment: Segment, headers: bytes | None
-) -> list[Any]:
-    """Re-encode the packets of `segment` from the mixed clips (with stream headers equal to
-    the clips' `headers`)."""
+def _encode(plan: Plan, clips: media.Containers, segment: Segment) -> list[Any]:
+    """Re-encode the packets of `segment` from the mixed clips."""
     import av
 
     warmup = min(WARMUP, segment.first)
@@ -281,8 +281,6 @@ def _encode(
     end = plan.samples if at_end else min(plan.samples, (segment.last + LOOKAHEAD) * FRAME)
     samples = _mixed(plan, clips, begin, end)
     context = encoder()
-    if context.extradata != headers:
-        raise StepFailed("the re-encoded audio does not match the clips' encoding")
     packets: list[Any] = []
     for offset in range(0, samples.shape[1], FRAME):
         frame = av.AudioFrame.from_ndarray(

@@ -215,10 +215,10 @@ def _make_audio(cut: Cut, sounds: media.Containers) -> audiosplice.Spliced | Non
     """The audio track: for crossfades, mostly the clips' own packets (the re-encoded ones
     made now); otherwise (None) re-encoded whole into `cut.audio`."""
     plan = audiosplice.plan(cut.paths, cut.frames, cut.fade, cut.fps)
-    if plan is None:
+    spliced = audiosplice.render(plan, sounds) if plan is not None else None
+    if spliced is None:
         _render_audio(cut)
-        return None
-    return audiosplice.render(plan, sounds)
+    return spliced
 
 
 def _render_audio(cut: Cut) -> None:
