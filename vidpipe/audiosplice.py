@@ -7,13 +7,13 @@ whole number of frames from where the clip's own frames fall. Each clip is there
 the frame boundary nearest its exact start: at most 512 samples (10.7 ms, a quarter of a video
 frame at 24 fps) early or late, never accumulating from clip to clip. Its packets are copied
 wherever the output is that clip alone. The frames around a crossfade are re-encoded from the
-clips' decoded audio, mixed, the encoder started two frames early so that the first frame kept
-overlaps the copied one before it as the clip's own encoder would have; the last frames of the
-film are re-encoded too, so the track ends exactly with the video.
+clips' decoded audio, mixed, the encoder started a few frames early so that the first frame
+kept overlaps the copied one before it as the clip's own encoder would have; the last frames of
+the film are re-encoded too, so the track ends exactly with the video.
 
-A hard cut has no overlap to hide a placement in (clips would be up to 21 ms apart), so
-`splice` declines it, as it declines crossfades shorter than a frame; the caller then
-re-encodes the whole track.
+A hard cut has no overlap to hide a placement in (clips would be up to 21 ms apart), so `plan`
+declines it, as it declines crossfades no longer than a frame; the caller then re-encodes the
+whole track.
 
 Output packet n (n = 0 is the encoder priming, which players skip) decodes to the samples
 [(n - 1) * FRAME, n * FRAME) of the cut; its encoding window spans [(n - 1) * FRAME,
@@ -57,8 +57,8 @@ class Track:
 
 @dataclass(frozen=True)
 class Fade:
-    """The crossfade from track `outgoing` to the next: over [begin, end) of the cut the
-    outgoing track's volume falls from 1 to 0 and the incoming one's rises from 0 to 1."""
+    """A crossfade from one track to the next: over [begin, end) of the cut the outgoing
+    track's volume falls from 1 to 0 and the incoming one's rises from 0 to 1."""
 
     begin: int
     end: int
@@ -82,7 +82,12 @@ class Plan:
 
     @property
     def packets(self) -> int:
-        return -(-self.samples // FRAME) + 1
+        return _packets(self.samples)
+
+
+def _packets(samples: int) -> int:
+    """Packets in a track of `samples` samples, the priming one included."""
+    return -(-samples // FRAME) + 1
 
 
 def plan(paths: list[Path], frames: list[int], fade: int, fps: int) -> Plan | None:
@@ -110,7 +115,7 @@ def plan(paths: list[Path], frames: list[int], fade: int, fps: int) -> Plan | No
         first = fades[k - 1].end if k else -FRAME  # (the priming packet is clip 0's to copy)
         last = fades[k].begin if k < len(fades) else min(total, starts[k] + lengths[k])
         tracks.append(Track(path, lengths[k], starts[k], (first, last)))
-    return Plan(tracks, fades, total, _segments(tracks, -(-total // FRAME) + 1))
+    return Plan(tracks, fades, total, _segments(tracks, _packets(total)))
 
 
 def _segments(tracks: list[Track], packets: int) -> list[Segment]:
@@ -177,9 +182,13 @@ def _audio(clips: media.Containers, path: Path) -> Any:
     return clips.open(path).streams.audio[0]
 
 
+def _samples_per_tick(stream: Any) -> float:
+    return float(stream.time_base / TIME_BASE)
+
+
 def _clip_packets(stream: Any, first: int, last: int) -> Iterator[tuple[int, Any]]:
     """(number, packet) for a clip's packets number `first` to `last` - 1 (0 is the priming)."""
-    samples = float(stream.time_base / TIME_BASE)  # per timestamp tick
+    samples = _samples_per_tick(stream)
     stream.container.seek(round((first - 1) * FRAME / samples), stream=stream)
     for packet in stream.container.demux(stream):
         if packet.pts is None:
@@ -214,7 +223,7 @@ def _decoded(clips: media.Containers, track: Track, first: int, last: int) -> An
     needed = first // FRAME + 1
     decoder = stream.codec_context
     decoder.flush_buffers()
-    samples_per_tick = float(stream.time_base / TIME_BASE)
+    samples_per_tick = _samples_per_tick(stream)
     for number, packet in _clip_packets(stream, needed - 1, (last - 1) // FRAME + 2):
         for frame in decoder.decode(packet):
             if number < needed or frame.pts is None:
