@@ -20,7 +20,6 @@ drift). PyAV then lays the copied and rendered packets end to end with exact tim
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import shutil
 import tempfile
@@ -194,8 +193,7 @@ def _write_windows(cut: Cut, files: media.Containers) -> None:
 
 def _render_video(cut: Cut) -> None:
     """One ffmpeg run renders every crossfaded part (decoded from the windows file, written
-    already) into
-    `cut.rendered`, each part starting on a keyframe."""
+    already) into `cut.rendered`, each part starting on a keyframe."""
     if cut.rendered is None:
         return
     graph, starts = _video_graph(cut)
@@ -353,10 +351,7 @@ def _assemble(
     re-encoded whole)."""
     import av
 
-    with (
-        contextlib.ExitStack() as stack,
-        av.open(str(out), "w", format="mp4", options={"movflags": "+faststart"}) as output,
-    ):
+    with av.open(str(out), "w", format="mp4", options={"movflags": "+faststart"}) as output:
         clip = files.open(cut.paths[0])
         template = clip.streams.video[0]
         video = output.add_stream_from_template(template)
@@ -366,9 +361,8 @@ def _assemble(
             audio_packets = audiosplice.packets(spliced, sounds)
             tick = float(audiosplice.TIME_BASE)
         else:
-            sound = stack.enter_context(media.open_mp4(cut.audio))
-            track = sound.streams.audio[0]
-            audio_packets, tick = sound.demux(track), float(track.time_base)
+            track = files.open(cut.audio).streams.audio[0]
+            audio_packets, tick = track.container.demux(track), float(track.time_base)
         # interleaved by decoding time, in seconds
         packets = heapq.merge(
             ((at, packet, video) for at, packet in video_packets),
