@@ -1,19 +1,22 @@
-"""The audio track of a crossfaded cut, made by copying the clips' AAC packets and re-encoding
-only the frames around each crossfade.
+"""The audio track of a cut, made by copying the clips' AAC packets where it can and
+re-encoding the rest in process (PyAV, numpy).
 
 AAC codes audio in frames of 1024 samples, each overlapping the next (a decoder needs packet
 n-1 to decode frame n). So a clip's packets can only be copied whole, to output positions a
-whole number of frames from where the clip's own frames fall. Each clip is therefore placed at
-the frame boundary nearest its exact start: at most 512 samples (10.7 ms, a quarter of a video
-frame at 24 fps) early or late, never accumulating from clip to clip. Its packets are copied
-wherever the output is that clip alone. The frames around a crossfade are re-encoded from the
-clips' decoded audio, mixed, the encoder started a few frames early so that the first frame
-kept overlaps the copied one before it as the clip's own encoder would have; the last frames of
-the film are re-encoded too, so the track ends exactly with the video.
+whole number of frames from where the clip's own frames fall. With crossfades longer than a
+frame, each clip is therefore placed at the frame boundary nearest its exact start: at most 512
+samples (10.7 ms, a quarter of a video frame at 24 fps) early or late, never accumulating from
+clip to clip, the crossfade hiding the move. Its packets are copied wherever the output is that
+clip alone; the frames around a crossfade are re-encoded from the clips' decoded audio, mixed.
+A hard cut has no overlap to hide a move in (clips would be up to 21 ms apart), so with hard
+cuts (and crossfades no longer than a frame) every clip stays exactly in place, and only the
+first clip, which starts on the grid, is copied.
 
-A hard cut has no overlap to hide a placement in (clips would be up to 21 ms apart), so `plan`
-declines it, as it declines crossfades no longer than a frame; the caller then re-encodes the
-whole track.
+Re-encoded stretches are encoded in pieces of at most `PIECE` frames (on two threads when
+nothing else is running: PyAV lets go of the interpreter while it encodes), each by its own
+encoder started a few frames early, so that the first frame kept overlaps the one before it as
+a single encoder's would; the last frames of the film are re-encoded too, so the track ends
+exactly with the video.
 
 Output packet n (n = 0 is the encoder priming, which players skip) decodes to the samples
 [(n - 1) * FRAME, n * FRAME) of the cut; its encoding window spans [(n - 1) * FRAME,
@@ -22,7 +25,9 @@ Output packet n (n = 0 is the encoder priming, which players skip) decodes to th
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -35,6 +40,8 @@ FRAME = 1024  # samples in an AAC frame
 WARMUP = 4  # frames encoded (and dropped) before the first one kept: fewer leave a
 # mismatch in the first frame kept (measured: 15 dB at 2 frames, clean from 3 on)
 LOOKAHEAD = 2  # frames encoded (and dropped) after the last one kept
+PIECE = 256  # frames (5.5 s) encoded by one encoder: the memory of a piece, about 4 MB, is
+# what the audio holds at a time, whatever the length of the film
 TIME_BASE = Fraction(1, media.AUDIO_RATE)
 
 
@@ -90,17 +97,16 @@ def _packets(samples: int) -> int:
     return -(-samples // FRAME) + 1
 
 
-def plan(paths: list[Path], frames: list[int], fade: int, fps: int) -> Plan | None:
+def plan(paths: list[Path], frames: list[int], fade: int, fps: int) -> Plan:
     """Where each clip's audio goes and which packets are copied, for clips of `frames`
-    frames joined by `fade`-frame crossfades; None when the crossfades are too short to splice
-    in (hard cuts included)."""
+    frames joined by `fade`-frame crossfades (0: hard cuts)."""
     per_frame = media.AUDIO_RATE // fps
     overlap = fade * per_frame
-    if len(paths) < 2 or overlap <= FRAME:
-        return None
     lengths = [count * per_frame for count in frames]
     exact = [sum(lengths[:k]) - k * overlap for k in range(len(lengths))]  # true starts
-    starts = [round(start / FRAME) * FRAME for start in exact]
+    # with crossfades longer than a frame each clip moves onto the frame grid, to be copied
+    movable = overlap > FRAME
+    starts = [round(start / FRAME) * FRAME for start in exact] if movable else exact
     total = exact[-1] + lengths[-1]
     fades = []
     for k in range(len(paths) - 1):
@@ -113,7 +119,13 @@ def plan(paths: list[Path], frames: list[int], fade: int, fps: int) -> Plan | No
     tracks = []
     for k, path in enumerate(paths):
         first = fades[k - 1].end if k else -FRAME  # (the priming packet is clip 0's to copy)
-        last = fades[k].begin if k < len(fades) else min(total, starts[k] + lengths[k])
+        if k < len(fades):
+            last = fades[k].begin
+        elif starts[k] + lengths[k] <= total:
+            last = starts[k] + lengths[k]
+        else:  # moved late, the last clip is cut short by the film's end: an abrupt end its
+            # own encoder never saw, which makes frames just before it code differently
+            last = total - LOOKAHEAD * FRAME
         tracks.append(Track(path, lengths[k], starts[k], (first, last)))
     return Plan(tracks, fades, total, _segments(tracks, _packets(total)))
 
@@ -124,6 +136,8 @@ def _segments(tracks: list[Track], packets: int) -> list[Segment]:
     segments: list[Segment] = []
     position = 0
     for index, track in enumerate(tracks):
+        if track.start % FRAME:
+            continue  # off the grid: none of its packets can be copied
         solo_first, solo_last = track.solo
         first = -(-solo_first // FRAME) + 1  # window start (n - 1) * FRAME >= solo_first
         last = solo_last // FRAME  # window end (n + 1) * FRAME <= solo_last
@@ -150,18 +164,32 @@ class Spliced:
     rendered: dict[int, list[Any]]
 
 
-def render(plan: Plan, clips: media.Containers) -> Spliced | None:
-    """Re-encode every segment that is not copied; None when PyAV's AAC encoder writes other
-    stream headers than the clips have (an ffmpeg of another version made them), so that its
-    packets cannot join theirs."""
+def render(plan: Plan, clips: media.Containers, threads: int = 1) -> Spliced | None:
+    """Re-encode every segment that is not copied, in pieces, on this thread or on `threads`
+    threads of their own; None when PyAV's AAC encoder writes other stream headers than the
+    clips have (an ffmpeg of another version made them), so that its packets cannot join
+    theirs."""
     if encoder().extradata != _audio(clips, plan.tracks[0].path).codec_context.extradata:
         return None
-    rendered = {
-        segment.first: _encode(plan, clips, segment)
+    pieces = [
+        Segment(first, min(first + PIECE, segment.last), None)
         for segment in plan.segments
         if segment.track is None
-    }
-    return Spliced(plan, rendered)
+        for first in range(segment.first, segment.last, PIECE)
+    ]
+    if threads == 1:
+        return Spliced(plan, {piece.first: _encode(plan, clips, piece) for piece in pieces})
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        shares = [pieces[k::threads] for k in range(threads)]
+        done = pool.map(functools.partial(_encode_apart, plan), shares)
+        return Spliced(plan, {first: packets for share in done for first, packets in share.items()})
+
+
+def _encode_apart(plan: Plan, pieces: list[Segment]) -> dict[int, list[Any]]:
+    """Re-encode `pieces` one after another, on a thread of their own (so with containers of
+    their own)."""
+    with media.Containers() as clips:
+        return {piece.first: _encode(plan, clips, piece) for piece in pieces}
 
 
 def packets(spliced: Spliced, clips: media.Containers) -> Iterator[Any]:
@@ -169,7 +197,8 @@ def packets(spliced: Spliced, clips: media.Containers) -> Iterator[Any]:
     plan = spliced.plan
     for segment in plan.segments:
         if segment.track is None:
-            packets = spliced.rendered[segment.first]
+            pieces = range(segment.first, segment.last, PIECE)
+            packets = (packet for first in pieces for packet in spliced.rendered[first])
         else:
             packets = _copied(clips, plan.tracks[segment.track], segment)
         for number, packet in enumerate(packets, start=segment.first):
@@ -242,10 +271,11 @@ def _volume(plan: Plan, index: int, first: int, last: int) -> Any:
 
     at = np.arange(first, last, dtype=np.float64)
     volume = np.ones(last - first, dtype=np.float64)
-    if index > 0:
+    # (at a hard cut the fade is empty: the clips do not overlap, so each sounds at full volume)
+    if index > 0 and plan.fades[index - 1].end > plan.fades[index - 1].begin:
         fade = plan.fades[index - 1]
         volume *= np.clip((at - fade.begin) / (fade.end - fade.begin), 0, 1)
-    if index < len(plan.fades):
+    if index < len(plan.fades) and plan.fades[index].end > plan.fades[index].begin:
         fade = plan.fades[index]
         volume *= 1 - np.clip((at - fade.begin) / (fade.end - fade.begin), 0, 1)
     return volume.astype(np.float32)

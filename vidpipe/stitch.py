@@ -11,10 +11,10 @@ Clips are canonical (vidpipe.clipformat): identical stream headers, a keyframe e
 A rendered part runs from the last keyframe at or before a crossfade starts to the first
 keyframe at or after it ends (with 0.5 s crossfades: exactly the crossfade). One ffmpeg run
 renders every part, from a file holding just those windows of the clips (one decoder, one
-encoder and one blend whatever the number of clips, so memory stays flat). Alongside it, the
-audio of a crossfaded cut is spliced from the clips' own AAC packets, re-encoding only around
-the joints (vidpipe.audiosplice); for hard cuts the whole audio track is decoded and re-encoded,
-each clip cut to the sample (copying AAC as it is would keep every clip's encoder priming and
+encoder and one blend whatever the number of clips, so memory stays flat). Alongside it the
+audio is made (vidpipe.audiosplice): with crossfades, from the clips' own AAC packets,
+re-encoding only around the joints; with hard cuts, re-encoded in pieces on both cores, each
+clip exactly in place (copying AAC as it is would keep every clip's encoder priming and
 drift). PyAV then lays the copied and rendered packets end to end with exact timestamps.
 """
 
@@ -210,10 +210,12 @@ def _render_video(cut: Cut) -> None:
 
 
 def _make_audio(cut: Cut, sounds: media.Containers) -> audiosplice.Spliced | None:
-    """The audio track: for crossfades, mostly the clips' own packets (the re-encoded ones
-    made now); otherwise (None) re-encoded whole into `cut.audio`."""
+    """The audio track: the clips' own packets where they can be copied, the rest re-encoded
+    now; or (None, when PyAV cannot encode AAC as the clips were) re-encoded whole by ffmpeg
+    into `cut.audio`."""
     plan = audiosplice.plan(cut.paths, cut.frames, cut.fade, cut.fps)
-    spliced = audiosplice.render(plan, sounds) if plan is not None else None
+    # both cores for the audio when no crossfades are rendered beside it
+    spliced = audiosplice.render(plan, sounds, threads=1 if cut.rendered else 2)
     if spliced is None:
         _render_audio(cut)
     return spliced
