@@ -8,7 +8,9 @@ Stitching 8 s 720p clips with audio (a tone over soft noise, different in each c
 crossfades:
   (a) stream copy: ffmpeg's concat demuxer, `-c copy` (hard cuts, audio drifting: the floor);
   (b) full re-encode: one xfade/acrossfade chain over all clips (`stitch.reencode_crossfade`);
-  (c) vidpipe's crossfade (`stitch.stitch`), and vidpipe's hard cuts for reference.
+  (c) vidpipe's crossfade (`stitch.stitch`), and vidpipe's hard cuts for reference, of these
+      clips (whose audio is all copied: each starts on the AAC frame grid) and of 7.5 s clips
+      (whose audio after the first clip is re-encoded).
 Each measurement runs in a fresh child process; wall time is the stitch call alone (the
 interpreter's start excluded); peak memory is the largest resident size summed over
 the ffmpeg processes it runs (and, in another column, with the Python process too), polled every
@@ -43,25 +45,30 @@ sys.path.insert(0, str(REPO))
 from vidpipe import clipformat, media, stitch  # noqa: E402
 
 SIZE, FPS, SECONDS, CROSSFADE = (1280, 720), 24, 8.0, 0.5
+# 8 s at 48 kHz is a whole number of AAC frames (384000 samples = 375 x 1024), so with hard
+# cuts every clip starts on the AAC frame grid and its audio is copied; clips of this length
+# do not, and their audio after the first clip is re-encoded
+OFF_GRID_SECONDS = 7.5
 DISTINCT = 8  # distinct clips; longer lists repeat them
 METHODS = {
     "copy": "(a) stream copy, concat -c copy",
     "full": "(b) full re-encode, xfade chain",
     "vidpipe": "(c) vidpipe crossfade",
     "vidpipe-cuts": "    vidpipe hard cuts",
+    "vidpipe-cuts-off-grid": f"    vidpipe hard cuts, {OFF_GRID_SECONDS:g} s clips",
 }
 
 
 # --- the clips ------------------------------------------------------------------------------
 
 
-def make_clips() -> list[Path]:
+def make_clips(seconds: float = SECONDS) -> list[Path]:
     """DISTINCT canonical 720p clips: Ken Burns moves over painted stills, with audio."""
     from vidpipe.providers.local_paint import paint_keyframe
 
-    folder = OUT / "clips-720p"
+    folder = OUT / f"clips-720p-{seconds:g}s"
     folder.mkdir(parents=True, exist_ok=True)
-    frames = round(SECONDS * FPS)
+    frames = round(seconds * FPS)
     spec = clipformat.ClipSpec(*SIZE, FPS, frames)
     paths = []
     for index in range(DISTINCT):
@@ -106,9 +113,10 @@ def add_audio(silent: Path, out: Path, index: int, samples: int) -> None:
 
 def run_method(method: str, count: int, out: Path) -> float:
     """Stitch `count` clips with `method` into `out`; returns the wall time in seconds."""
-    paths = make_clips()
+    seconds = OFF_GRID_SECONDS if method.endswith("off-grid") else SECONDS
+    paths = make_clips(seconds)
     # checked by make_clips, as a project's clip step checks its clips (vidpipe.steps)
-    frames = round(SECONDS * FPS)
+    frames = round(seconds * FPS)
     clips = [stitch.ClipRef(paths[i % DISTINCT], frames, canonical=True) for i in range(count)]
     started = time.perf_counter()
     if method == "copy":
@@ -316,6 +324,7 @@ def main() -> None:
         return
     OUT.mkdir(parents=True, exist_ok=True)
     make_clips()
+    make_clips(OFF_GRID_SECONDS)
     print(machine())
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     stitch_table(args.counts, args.repeat)

@@ -9,8 +9,9 @@ samples (10.7 ms, a quarter of a video frame at 24 fps) early or late, never acc
 clip to clip, the crossfade hiding the move. Its packets are copied wherever the output is that
 clip alone; the frames around a crossfade are re-encoded from the clips' decoded audio, mixed.
 A hard cut has no overlap to hide a move in (clips would be up to 21 ms apart), so with hard
-cuts (and crossfades no longer than a frame) every clip stays exactly in place, and only the
-first clip, which starts on the grid, is copied.
+cuts (and crossfades no longer than a frame) every clip stays exactly in place, and only clips
+that start on the grid are copied: the first, and all of them when every clip lasts a whole
+number of frames (8 s at 24 fps: 384000 samples, 375 frames).
 
 Re-encoded stretches are encoded in pieces of at most `PIECE` frames (on two threads when
 nothing else is running: PyAV lets go of the interpreter while it encodes), each by its own
