@@ -41,6 +41,7 @@ FRAME = 1024  # samples in an AAC frame
 WARMUP = 4  # frames encoded (and dropped) before the first one kept: fewer leave a
 # mismatch in the first frame kept (measured: 15 dB at 2 frames, clean from 3 on)
 LOOKAHEAD = 2  # frames encoded (and dropped) after the last one kept
+EDGE = 2  # frames next to a clip's edge that are re-encoded rather than copied (see `plan`)
 PIECE = 256  # frames (5.5 s) encoded by one encoder: the memory of a piece, about 4 MB, is
 # what the audio holds at a time, whatever the length of the film
 TIME_BASE = Fraction(1, media.AUDIO_RATE)
@@ -119,14 +120,15 @@ def plan(paths: list[Path], frames: list[int], fade: int, fps: int) -> Plan:
         fades.append(Fade(begin, end))
     tracks = []
     for k, path in enumerate(paths):
-        first = fades[k - 1].end if k else -FRAME  # (the priming packet is clip 0's to copy)
+        # Near its edges a clip's own encoder coded against silence and its end of stream,
+        # which the cut's encoders do not see the same way: frames coded differently do not
+        # join cleanly (11 to 16 dB, measured), so those are re-encoded, not copied. Only the
+        # film's very start is the same for both.
+        first = fades[k - 1].end + EDGE * FRAME if k else -FRAME  # (clip 0's priming packet)
         if k < len(fades):
-            last = fades[k].begin
-        elif starts[k] + lengths[k] <= total:
-            last = starts[k] + lengths[k]
-        else:  # moved late, the last clip is cut short by the film's end: an abrupt end its
-            # own encoder never saw, which makes frames just before it code differently
-            last = total - LOOKAHEAD * FRAME
+            last = fades[k].begin - EDGE * FRAME
+        else:
+            last = min(total, starts[k] + lengths[k]) - EDGE * FRAME
         tracks.append(Track(path, lengths[k], starts[k], (first, last)))
     return Plan(tracks, fades, total, _segments(tracks, _packets(total)))
 

@@ -180,12 +180,14 @@ def _write_windows(cut: Cut, files: media.Containers) -> None:
     """Copy the windows of the rendered parts, back to back, into one file (packets only)."""
     import av
 
+    delay = _reorder_delay(files.open(cut.paths[0]), cut.fps)
     with av.open(str(cut.windows), "w", format="mp4") as output:
         stream = output.add_stream_from_template(files.open(cut.paths[0]).streams.video[0])
         position = 0
         for window in (w for part in cut.parts if part.rendered for w in part.windows):
             container, shift = files.open(cut.paths[window.clip]), position - window.start
-            for packet in _video_packets(container, window.start, window.end, cut.fps, shift):
+            packets = _video_packets(container, window.start, window.end, cut.fps, shift, delay)
+            for packet in packets:
                 packet.stream = stream
                 output.mux(packet)
             position += window.frames
@@ -197,12 +199,13 @@ def _render_video(cut: Cut) -> None:
     if cut.rendered is None:
         return
     graph, starts = _video_graph(cut)
-    times = ",".join(f"{frame / cut.fps:.6f}" for frame in starts)
+    # by frame number: a time in seconds (16/24 = 0.666667) can round past its frame
+    keyframes = "expr:" + "+".join(f"eq(n,{frame})" for frame in starts)
     media.run_ffmpeg(
         [
             *("-i", str(cut.windows), "-filter_complex", graph, "-map", "[v]"),
             *media.video_codec_args(cut.fps, quick=True),
-            *("-forced-idr", "1", "-force_key_frames", times),
+            *("-forced-idr", "1", "-force_key_frames", keyframes),
             *("-an", "-f", "mp4", str(cut.rendered)),
         ],
         doing="rendering the crossfades",
@@ -310,10 +313,17 @@ def _audio_graph(cut: Cut) -> str:
     return ";".join(chains)
 
 
-def _video_packets(container: Any, start: int, end: int, fps: int, shift: int) -> Iterator[Any]:
+def _video_packets(
+    container: Any, start: int, end: int, fps: int, shift: int, delay: int
+) -> Iterator[Any]:
     """The video packets of frames [start, end), moved by `shift` frames. Frame `start` is a
     keyframe and no frame before `end` refers to one after it (closed GOPs, `end` on a
-    keyframe or the end), so these packets decode on their own."""
+    keyframe or the end), so these packets decode on their own.
+
+    Their decoding timestamps are made anew, one frame apart and `delay` frames behind the
+    frame count (see _reorder_delay): packets joined from several encodes keep increasing,
+    where each encode's own could collide at a joint (encodes do not agree on where within a
+    GOP their decoding times fall)."""
     stream = container.streams.video[0]
     ticks = 1 / (fps * stream.time_base)  # timestamp ticks per frame
     frames_per_tick = float(1 / ticks)
@@ -330,11 +340,22 @@ def _video_packets(container: Any, start: int, end: int, fps: int, shift: int) -
             if count == 0 and not packet.is_keyframe:
                 raise StepFailed(f"{_name(container)}: frame {start} is not a keyframe")
             packet.pts += moved
-            packet.dts += moved
+            packet.dts = round((start + shift + count - delay) * ticks)
+            if packet.dts > packet.pts:
+                raise StepFailed(f"{_name(container)}: frames reordered more than {delay} deep")
             count += 1
             yield packet
     if count != end - start:
         raise StepFailed(f"{_name(container)}: found {count} of the {end - start} frames")
+
+
+def _reorder_delay(container: Any, fps: int) -> int:
+    """How many frames the clips' decoding times run behind their frames (the encoder's
+    reordering depth: 2 for x264's B-frame pyramid), read from the first packet."""
+    stream = container.streams.video[0]
+    container.seek(0, stream=stream)
+    first = next(packet for packet in container.demux(stream) if packet.dts is not None)
+    return max(0, round(-first.dts * fps * stream.time_base))
 
 
 def _name(container: Any) -> str:
@@ -386,6 +407,7 @@ def _cut_packets(
         rendered = files.open(cut.rendered)
         if rendered.streams.video[0].codec_context.extradata != headers:
             raise StepFailed("the re-encoded crossfades do not match the clips' encoding")
+    delay = _reorder_delay(files.open(cut.paths[0]), cut.fps)
     position = 0  # the part's first frame in the final cut
     rendered_position = 0  # the part's first frame in the rendered file
     for part in cut.parts:
@@ -397,8 +419,8 @@ def _cut_packets(
             window = part.windows[0]
             container, start = files.open(cut.paths[window.clip]), window.start
         tick = float(container.streams.video[0].time_base)
-        packets = _video_packets(container, start, start + length, cut.fps, position - start)
-        for packet in packets:
+        shift = position - start
+        for packet in _video_packets(container, start, start + length, cut.fps, shift, delay):
             yield packet.dts * tick, packet
         position += length
 
