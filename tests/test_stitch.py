@@ -80,8 +80,8 @@ def decoded_audio(path: Path) -> np.ndarray:
 
 
 def mixed_reference(plan: audiosplice.Plan, starts: list[int]) -> np.ndarray:
-    """The audio of a crossfaded cut, the slow sure way: every clip decoded whole, placed at
-    `starts`, faded linearly in and out over the plan's crossfade spans, and summed."""
+    """The audio of a cut, the slow sure way: every clip decoded whole, placed at `starts`,
+    faded linearly in and out over the plan's crossfade spans (none at hard cuts), summed."""
     out = np.zeros((2, plan.samples), dtype=np.float32)
     for index, (track, start) in enumerate(zip(plan.tracks, starts, strict=True)):
         at = np.arange(start, start + track.samples)
@@ -318,10 +318,10 @@ def test_audio_re_encoded_in_many_pieces_joins_cleanly(tmp_path, monkeypatch, cr
 @pytest.mark.parametrize(
     ("frames", "crossfade"),
     [
-        (64, 0),  # 128000 samples: every clip on the AAC grid, copied up to its edges
+        (64, 0),  # 128000 samples: every clip on the AAC grid, copied but for its edges
         (64, 0.5),  # rendered parts start at 16/24 s, which no decimal time hits exactly
         (79, 0.75),  # no length a multiple of the keyframe interval
-        (42, 1 / 24),  # a one-frame crossfade: shorter than an AAC frame, clips in place
+        (42, 1 / 24),  # a one-frame crossfade: 2000 samples, not two AAC frames
     ],
 )
 def test_clips_of_awkward_lengths_join_cleanly(tmp_path, frames, crossfade):
