@@ -174,25 +174,32 @@ def render(plan: Plan, clips: media.Containers, threads: int = 1) -> Spliced | N
     theirs."""
     if encoder().extradata != _audio(clips, plan.tracks[0].path).codec_context.extradata:
         return None
+    # (the segment each piece is of, the piece)
     pieces = [
-        Segment(first, min(first + PIECE, segment.last), None)
+        (segment.first, Segment(first, min(first + PIECE, segment.last), None))
         for segment in plan.segments
         if segment.track is None
         for first in range(segment.first, segment.last, PIECE)
     ]
     if threads == 1:
-        return Spliced(plan, {piece.first: _encode(plan, clips, piece) for piece in pieces})
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        shares = [pieces[k::threads] for k in range(threads)]
-        done = pool.map(functools.partial(_encode_apart, plan), shares)
-        return Spliced(plan, {first: packets for share in done for first, packets in share.items()})
+        encoded = [_encode(plan, clips, piece) for _, piece in pieces]
+    else:
+        encoded = [[] for _ in pieces]
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            shares = [[piece for _, piece in pieces[k::threads]] for k in range(threads)]
+            for k, share in enumerate(pool.map(functools.partial(_encode_apart, plan), shares)):
+                encoded[k::threads] = share
+    rendered: dict[int, list[Any]] = {}
+    for (segment, _), packets in zip(pieces, encoded, strict=True):
+        rendered.setdefault(segment, []).extend(packets)
+    return Spliced(plan, rendered)
 
 
-def _encode_apart(plan: Plan, pieces: list[Segment]) -> dict[int, list[Any]]:
+def _encode_apart(plan: Plan, pieces: list[Segment]) -> list[list[Any]]:
     """Re-encode `pieces` one after another, on a thread of their own (so with containers of
     their own)."""
     with media.Containers() as clips:
-        return {piece.first: _encode(plan, clips, piece) for piece in pieces}
+        return [_encode(plan, clips, piece) for piece in pieces]
 
 
 def packets(spliced: Spliced, clips: media.Containers) -> Iterator[Any]:
@@ -200,8 +207,7 @@ def packets(spliced: Spliced, clips: media.Containers) -> Iterator[Any]:
     plan = spliced.plan
     for segment in plan.segments:
         if segment.track is None:
-            pieces = range(segment.first, segment.last, PIECE)
-            packets = (packet for first in pieces for packet in spliced.rendered[first])
+            packets = spliced.rendered[segment.first]
         else:
             packets = _copied(clips, plan.tracks[segment.track], segment)
         for number, packet in enumerate(packets, start=segment.first):
