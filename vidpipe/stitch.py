@@ -117,6 +117,7 @@ class Cut:
     size: tuple[int, int]
     parts: list[Part]
     work: Path  # a temporary folder
+    delay: int  # frames the clips' decoding times run behind (see _reorder_delay)
 
     @property
     def rendered(self) -> Path | None:
@@ -143,9 +144,11 @@ def stitch(
     parts = plan(frames, fade, media.keyframe_interval(fps))
     with tempfile.TemporaryDirectory(prefix="vidpipe-stitch-") as folder:
         work = Path(folder)
-        cut = Cut(_canonical_paths(clips, size, fps, work), frames, fade, fps, size, parts, work)
+        paths = _canonical_paths(clips, size, fps, work)
         # each thread reads its own containers: the audio job, and this one
         with media.Containers() as files, media.Containers() as sounds:
+            delay = _reorder_delay(files.open(paths[0]), fps)
+            cut = Cut(paths, frames, fade, fps, size, parts, work, delay)
             if cut.rendered is not None:
                 # written before other work competes for the interpreter, so that the
                 # render's ffmpeg (the longest part of a stitch) starts as early as it can
@@ -180,13 +183,12 @@ def _write_windows(cut: Cut, files: media.Containers) -> None:
     """Copy the windows of the rendered parts, back to back, into one file (packets only)."""
     import av
 
-    delay = _reorder_delay(files.open(cut.paths[0]), cut.fps)
     with av.open(str(cut.windows), "w", format="mp4") as output:
         stream = output.add_stream_from_template(files.open(cut.paths[0]).streams.video[0])
         position = 0
         for window in (w for part in cut.parts if part.rendered for w in part.windows):
             container, shift = files.open(cut.paths[window.clip]), position - window.start
-            packets = _video_packets(container, window.start, window.end, cut.fps, shift, delay)
+            packets = _video_packets(container, window.start, window.end, cut.fps, shift, cut.delay)
             for packet in packets:
                 packet.stream = stream
                 output.mux(packet)
@@ -407,7 +409,6 @@ def _cut_packets(
         rendered = files.open(cut.rendered)
         if rendered.streams.video[0].codec_context.extradata != headers:
             raise StepFailed("the re-encoded crossfades do not match the clips' encoding")
-    delay = _reorder_delay(files.open(cut.paths[0]), cut.fps)
     position = 0  # the part's first frame in the final cut
     rendered_position = 0  # the part's first frame in the rendered file
     for part in cut.parts:
@@ -420,7 +421,7 @@ def _cut_packets(
             container, start = files.open(cut.paths[window.clip]), window.start
         tick = float(container.streams.video[0].time_base)
         shift = position - start
-        for packet in _video_packets(container, start, start + length, cut.fps, shift, delay):
+        for packet in _video_packets(container, start, start + length, cut.fps, shift, cut.delay):
             yield packet.dts * tick, packet
         position += length
 
