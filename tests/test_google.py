@@ -160,26 +160,27 @@ def test_a_resume_after_kill_9_during_polling_collects_the_started_clips(project
     assert probe(project.final_file).frames == 3 * 24
 
 
-def test_editing_one_scene_makes_one_image_call_and_one_video_call(projects, fake, vertex):
+def resume_after_editing(projects, fake, vertex, scene_id: str, image_prompt: str):
+    """Generate, edit one scene's image prompt, resume: (the resume, the paid calls it made)."""
     assert generate(vertex, "yes=1").returncode == 0
     project = only_project(projects)
-    edit_scene(project, "s2", image_prompt="A lighthouse in a storm, shot 2")
+    edit_scene(project, scene_id, image_prompt=image_prompt)
     before = len(fake.calls)
     result = resume(project, vertex, "yes=1")
     assert result.returncode == 0, result.stdout + result.stderr
-    new = [call for call in fake.calls[before:] if call.kind != "poll"]
+    return result, [call for call in fake.calls[before:] if call.kind != "poll"]
+
+
+def test_editing_one_scene_makes_one_image_call_and_one_video_call(projects, fake, vertex):
+    result, new = resume_after_editing(
+        projects, fake, vertex, "s2", "A lighthouse in a storm, shot 2"
+    )
     assert [(call.kind, scene_of(call)) for call in new] == [("image", "s2"), ("video", "s2")]
     assert estimate_in(result.stdout) == pytest.approx(round(priced(new), 2))
 
 
 def test_editing_the_first_scene_redraws_the_keyframes_that_use_it(projects, fake, vertex):
-    assert generate(vertex, "yes=1").returncode == 0
-    project = only_project(projects)
-    edit_scene(project, "s1", image_prompt="A lighthouse at dawn, shot 1")
-    before = len(fake.calls)
-    result = resume(project, vertex, "yes=1")
-    assert result.returncode == 0, result.stdout + result.stderr
-    new = [call for call in fake.calls[before:] if call.kind != "poll"]
+    result, new = resume_after_editing(projects, fake, vertex, "s1", "A lighthouse at dawn, shot 1")
     assert sorted(call.kind for call in new) == ["image"] * 3 + ["video"] * 3
     assert estimate_in(result.stdout) == pytest.approx(round(priced(new), 2))
 
