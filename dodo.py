@@ -1,3 +1,3 @@
 """vidpipe's command line (run `doit list` in this folder for the commands)."""
 
-from vidpipe.tasks import *  # noqa: F403
+from vidpipe.cli.doit_tasks import *  # noqa: F403

@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "benchmarks" / "out"
 sys.path.insert(0, str(REPO))
 
-from vidpipe import clipformat, media, stitch  # noqa: E402
+from vidpipe.media import clipformat, ffmpeg, kenburns, stitch  # noqa: E402
 
 SIZE, FPS, SECONDS, CROSSFADE = (1280, 720), 24, 8.0, 0.5
 # 8 s at 48 kHz is a whole number of AAC frames (384000 samples = 375 x 1024), so with hard
@@ -84,8 +84,8 @@ def make_clips(seconds: float = SECONDS) -> list[Path]:
                 title=f"Scene {index + 1}",
                 caption="benchmark clip",
             )
-            move = media.CameraMove(zoom=(1.0, 1.2), x=(0.3 + index * 0.05, 0.6))
-            media.ken_burns(still, silent, SIZE, FPS, frames, move)
+            move = kenburns.CameraMove(zoom=(1.0, 1.2), x=(0.3 + index * 0.05, 0.6))
+            kenburns.ken_burns(still, silent, SIZE, FPS, frames, move)
             add_audio(silent, path, index, spec.samples)
             assert clipformat.is_canonical(path, spec), path
         paths.append(path)
@@ -93,15 +93,15 @@ def make_clips(seconds: float = SECONDS) -> list[Path]:
 
 
 def add_audio(silent: Path, out: Path, index: int, samples: int) -> None:
-    tone = f"sine=f={220 + 55 * index}:r={media.AUDIO_RATE}"
-    noise = f"anoisesrc=c=pink:a=0.05:seed={index}:r={media.AUDIO_RATE}"
-    media.run_ffmpeg(
+    tone = f"sine=f={220 + 55 * index}:r={ffmpeg.AUDIO_RATE}"
+    noise = f"anoisesrc=c=pink:a=0.05:seed={index}:r={ffmpeg.AUDIO_RATE}"
+    ffmpeg.run_ffmpeg(
         [
             *("-i", str(silent), "-f", "lavfi", "-i", tone, "-f", "lavfi", "-i", noise),
             "-filter_complex",
             f"[1:a][2:a]amix=normalize=0,aformat=channel_layouts=stereo,"
             f"atrim=end_sample={samples}[a]",
-            *("-map", "0:v", "-c:v", "copy", "-map", "[a]", *media.AUDIO_CODEC_ARGS),
+            *("-map", "0:v", "-c:v", "copy", "-map", "[a]", *ffmpeg.AUDIO_CODEC_ARGS),
             *("-movflags", "+faststart", "-f", "mp4", str(out)),
         ],
         doing="adding audio to a benchmark clip",
@@ -115,14 +115,14 @@ def run_method(method: str, count: int, out: Path) -> float:
     """Stitch `count` clips with `method` into `out`; returns the wall time in seconds."""
     seconds = OFF_GRID_SECONDS if method.endswith("off-grid") else SECONDS
     paths = make_clips(seconds)
-    # checked by make_clips, as a project's clip step checks its clips (vidpipe.steps)
+    # checked by make_clips, as a project's clip step checks its clips (vidpipe.build.steps)
     frames = round(seconds * FPS)
     clips = [stitch.ClipRef(paths[i % DISTINCT], frames, canonical=True) for i in range(count)]
     started = time.perf_counter()
     if method == "copy":
         listing = out.with_suffix(".txt")
         listing.write_text("".join(f"file '{clip.path}'\n" for clip in clips))
-        media.run_ffmpeg(
+        ffmpeg.run_ffmpeg(
             ["-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(out)],
             doing="copying",
         )
@@ -261,7 +261,7 @@ def machine() -> str:
     names = [line.split(":", 1)[1].strip() for line in info if line.startswith("model name")]
     cpu = names[0] if names else platform.processor()
     version = subprocess.run(
-        [media.ffmpeg_exe(), "-version"], capture_output=True, text=True
+        [ffmpeg.ffmpeg_exe(), "-version"], capture_output=True, text=True
     ).stdout.split()[2]
     return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, ffmpeg {version}"
 
@@ -279,11 +279,11 @@ def stitch_table(counts: list[int], repeat: int) -> None:
             samples = [measure(method, count) for _ in range(runs)]
             results[method] = [statistics.median(column) for column in zip(*samples, strict=True)]
         full, copy = results["full"][0], results["copy"][0]
-        for method, (seconds, ffmpeg, everything) in results.items():
+        for method, (seconds, encoder, everything) in results.items():
             faster = f"{full / seconds:6.1f}x" if method.startswith("vidpipe") else ""
             slower = f"{seconds / copy:6.1f}x" if method != "copy" else ""
             print(
-                f"{count:>5}  {METHODS[method]:34} {seconds:7.2f} {ffmpeg / 2**20:9.0f} "
+                f"{count:>5}  {METHODS[method]:34} {seconds:7.2f} {encoder / 2**20:9.0f} "
                 f"{everything / 2**20:7.0f}  {faster:>7}  {slower:>7}"
             )
         for method in ("copy", "full", "vidpipe"):

@@ -14,8 +14,8 @@ from typing import Any
 
 import waitress
 
-from vidpipe.jobs import JobManager
-from vidpipe.server import make_app
+from vidpipe.api.app import make_app
+from vidpipe.api.jobs import JobManager
 
 
 @dataclass

@@ -17,8 +17,8 @@ import av
 import pytest
 from fake_google import FakeGoogle, write_credentials
 
-from vidpipe import media
-from vidpipe.project import Project, all_projects
+from vidpipe.media import ffmpeg
+from vidpipe.project.folder import Project, all_projects
 
 REPO = Path(__file__).resolve().parent.parent
 # Small and short: the pipeline's behaviour, not its pixels, is under test.
@@ -140,7 +140,7 @@ def veo_clip(tmp_path_factory) -> bytes:
     """A real 4 s 640x360 H.264/AAC clip, as Veo would send it."""
     folder = tmp_path_factory.mktemp("google-assets")
     clip = folder / "veo.mp4"
-    media.run_ffmpeg(
+    ffmpeg.run_ffmpeg(
         [
             *("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=24"),
             *("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"),

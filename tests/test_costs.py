@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from vidpipe import costs
-from vidpipe.costs import Approval, Charge
 from vidpipe.errors import BadInput, NotConfirmed, OverBudget
+from vidpipe.project import costs
+from vidpipe.project.costs import Approval, Charge
 
 CHARGES = [
     Charge("gemini-3.5-flash", "call", 1, 0.01),

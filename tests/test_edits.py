@@ -12,7 +12,7 @@ import yaml
 from conftest import mtimes, only_project, probe, run_doit
 from PIL import Image
 
-from vidpipe.project import Project
+from vidpipe.project.folder import Project
 
 
 @pytest.fixture(scope="module")

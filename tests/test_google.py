@@ -16,8 +16,8 @@ import yaml
 from conftest import FAST, only_project, probe, run_doit, start_doit
 from fake_google import Fault
 
+from vidpipe.project.storyboard import load_storyboard
 from vidpipe.providers.google_options import CATALOG_FILE, GoogleOptions
-from vidpipe.storyboard import load_storyboard
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "google.md"
 # Quick polls and retries; clips run one at a time so that concurrency is observable.

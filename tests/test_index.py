@@ -14,9 +14,9 @@ from pathlib import Path
 
 from conftest import FAST, run_doit
 
-from vidpipe.index import ProjectIndex
-from vidpipe.project import create_project
-from vidpipe.settings import ProjectSettings
+from vidpipe.project.folder import create_project
+from vidpipe.project.settings import ProjectSettings
+from vidpipe.read.index import ProjectIndex
 
 
 def _writer(root: str, name: str, count: int) -> None:
@@ -46,7 +46,7 @@ def test_concurrent_writers_in_threads_and_processes_lose_nothing(tmp_path):
 
 WRITER = """
 import sys, pathlib
-from vidpipe.index import ProjectIndex
+from vidpipe.read.index import ProjectIndex
 index = ProjectIndex(pathlib.Path(sys.argv[1]))
 n = 0
 while True:

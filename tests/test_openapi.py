@@ -7,8 +7,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from vidpipe.jobs import JobManager
-from vidpipe.server import make_app
+from vidpipe.api.app import make_app
+from vidpipe.api.jobs import JobManager
 
 EXAMPLES_PER_OPERATION = 25
 

@@ -10,12 +10,12 @@ import pytest
 from doit.dependency import JSONCodec
 
 from vidpipe import fsutil
-from vidpipe.depdb import DurableSqliteDB
+from vidpipe.build.depdb import DurableSqliteDB
 from vidpipe.errors import BadInput
+from vidpipe.project.settings import settings_from_words
+from vidpipe.project.storyboard import parse_storyboard, storyboard_json
 from vidpipe.providers.local import camera_move, plan_scenes
 from vidpipe.providers.local_paint import paint_keyframe
-from vidpipe.settings import settings_from_words
-from vidpipe.storyboard import parse_storyboard, storyboard_json
 
 
 def test_planned_storyboard_round_trips_through_the_schema():

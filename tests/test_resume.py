@@ -9,8 +9,8 @@ import time
 import pytest
 from conftest import FAST, mtimes, only_project, probe, run_doit, start_doit
 
-from vidpipe.project import project_lock
-from vidpipe.status import read_status
+from vidpipe.project.folder import project_lock
+from vidpipe.project.status import read_status
 
 
 def test_resume_after_success_runs_nothing(projects):

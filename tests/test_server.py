@@ -16,8 +16,8 @@ import pytest
 from api_client import Client, running_server
 from conftest import REPO, doit_env, mtimes, probe, run_doit
 
-from vidpipe.project import Project, create_project
-from vidpipe.settings import ProjectSettings
+from vidpipe.project.folder import Project, create_project
+from vidpipe.project.settings import ProjectSettings
 
 SMALL = {"scenes": 2, "clip_duration": 1, "resolution": "360p"}
 
@@ -316,7 +316,7 @@ def test_kill_9_of_the_server_leaves_a_resumable_project(projects):
 
     deadline = time.monotonic() + 30  # the build notices its server died and stops
     while (projects / project_id / ".vidpipe" / "lock").exists():
-        from vidpipe.project import is_building
+        from vidpipe.project.folder import is_building
 
         if not is_building(Project(projects / project_id)):
             break

@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 from conftest import FAST, only_project, probe, run_doit
 
-from vidpipe import audiosplice, clipformat, media, steps, stitch
-from vidpipe.clipformat import ClipSpec
-from vidpipe.stitch import ClipRef, Part, Window
+from vidpipe.build import steps
+from vidpipe.media import audiosplice, clipformat, ffmpeg, stitch
+from vidpipe.media.clipformat import ClipSpec
+from vidpipe.media.stitch import ClipRef, Part, Window
 
 SIZE = (640, 360)
 FPS = 24
-AAC_FRAME = 1024 / media.AUDIO_RATE  # what a decoder may add after the last sample
+AAC_FRAME = 1024 / ffmpeg.AUDIO_RATE  # what a decoder may add after the last sample
 
 
 def make_clip(
@@ -35,10 +36,10 @@ def make_clip(
     width, height = size
     args = ["-f", "lavfi", "-i", f"testsrc2=s={width}x{height}:r={fps},hue=h={index * 70}"]
     if audio:  # a tone whose period matches no frame or AAC frame length
-        args += ["-f", "lavfi", "-i", f"sine=f={311 + 97 * index}:r={media.AUDIO_RATE}"]
+        args += ["-f", "lavfi", "-i", f"sine=f={311 + 97 * index}:r={ffmpeg.AUDIO_RATE}"]
     args += ["-vf", "setsar=1", "-frames:v", str(round(seconds * fps)), "-t", f"{seconds}"]
-    args += codec_args or [*media.video_codec_args(fps), *media.AUDIO_CODEC_ARGS]
-    media.run_ffmpeg([*args, "-f", "mp4", str(path)], doing="making a test clip")
+    args += codec_args or [*ffmpeg.video_codec_args(fps), *ffmpeg.AUDIO_CODEC_ARGS]
+    ffmpeg.run_ffmpeg([*args, "-f", "mp4", str(path)], doing="making a test clip")
     return path
 
 
@@ -51,7 +52,7 @@ def clips_in(folder: Path, count: int, seconds: float = 2.0) -> list[ClipRef]:
 
 def ffmpeg_log(*args: str) -> str:
     done = subprocess.run(
-        [media.ffmpeg_exe(), "-hide_banner", "-nostdin", *args, "-f", "null", "-"],
+        [ffmpeg.ffmpeg_exe(), "-hide_banner", "-nostdin", *args, "-f", "null", "-"],
         capture_output=True,
         text=True,
     )
@@ -111,7 +112,7 @@ def worst_block_snr(ours: np.ndarray, reference: np.ndarray) -> float:
 
 def exact_starts(clips: list[ClipRef], fade: int) -> list[int]:
     """Where each clip's audio starts in a cut with `fade`-frame crossfades, in samples."""
-    per_frame = media.AUDIO_RATE // FPS
+    per_frame = ffmpeg.AUDIO_RATE // FPS
     return [sum(clip.frames - fade for clip in clips[:k]) * per_frame for k in range(len(clips))]
 
 
@@ -140,12 +141,12 @@ def cuts_reference(clips: list[ClipRef], out: Path) -> None:
     """Hard cuts, the slow sure way: decode everything, concatenate, re-encode."""
     inputs = [arg for clip in clips for arg in ("-i", str(clip.path))]
     labels = "".join(f"[{i}:v][{i}:a]" for i in range(len(clips)))
-    media.run_ffmpeg(
+    ffmpeg.run_ffmpeg(
         [
             *inputs,
             *("-filter_complex", f"{labels}concat=n={len(clips)}:v=1:a=1[v][a]"),
-            *("-map", "[v]", "-map", "[a]", *media.video_codec_args(FPS)),
-            *media.AUDIO_CODEC_ARGS,
+            *("-map", "[v]", "-map", "[a]", *ffmpeg.video_codec_args(FPS)),
+            *ffmpeg.AUDIO_CODEC_ARGS,
             *("-f", "mp4", str(out)),
         ],
         doing="joining clips the slow way",

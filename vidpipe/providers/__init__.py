@@ -10,8 +10,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from vidpipe.errors import BadInput
+from vidpipe.project.settings import STAGES, ProjectSettings, describe_validation_error
 from vidpipe.providers.base import Provider
-from vidpipe.settings import STAGES, ProjectSettings, describe_validation_error
 
 # name -> "module:Class", imported only when a project uses it (keeps optional SDKs lazy)
 BUILTIN = {

@@ -11,9 +11,10 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from vidpipe.costs import Charge
-from vidpipe.settings import ProjectSettings
-from vidpipe.storyboard import Scene, Storyboard
+from vidpipe.project.costs import Charge
+from vidpipe.project.provenance import Provenance
+from vidpipe.project.settings import ProjectSettings
+from vidpipe.project.storyboard import Scene, Storyboard
 
 
 @dataclass(frozen=True)
@@ -36,17 +37,6 @@ class ClipJob:
     # where the provider may record a paid job in progress (e.g. a video operation's name):
     # kept across a killed build, removed by the caller once the clip is in place
     pending: Path | None = None
-
-
-@dataclass
-class Provenance:
-    """How an artifact was made; stored next to the build state of the project."""
-
-    provider: str
-    model: str
-    prompt: str = ""
-    cost_usd: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Provider:

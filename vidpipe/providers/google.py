@@ -26,13 +26,13 @@ from google.genai import types
 from pydantic import BaseModel, Field, ValidationError, create_model
 
 from vidpipe import fsutil, templates
-from vidpipe.costs import Charge, total
 from vidpipe.errors import BadInput, StepFailed
+from vidpipe.project.costs import Charge, total
+from vidpipe.project.settings import STAGES, describe_validation_error
+from vidpipe.project.storyboard import Scene, Storyboard
 from vidpipe.providers import google_sdk as sdk
 from vidpipe.providers.base import ClipJob, KeyframeJob, Provenance, Provider
 from vidpipe.providers.google_options import GoogleOptions
-from vidpipe.settings import STAGES, describe_validation_error
-from vidpipe.storyboard import Scene, Storyboard
 
 STORYBOARD_TEMPLATE = "google/storyboard.j2"
 KEYFRAME_TEMPLATE = "google/keyframe.j2"

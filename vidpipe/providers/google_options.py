@@ -66,7 +66,7 @@ def _load_catalog(path: Path) -> Catalog:
     except yaml.YAMLError as err:
         raise BadInput(f"{path}: not valid YAML ({err}); fix the file") from None
     except ValidationError as err:
-        from vidpipe.settings import describe_validation_error
+        from vidpipe.project.settings import describe_validation_error
 
         raise BadInput(f"{path}: {describe_validation_error(err)}; fix the file") from None
 

@@ -12,9 +12,11 @@ from typing import Any
 
 import yaml
 
-from vidpipe import media, templates
+from vidpipe import templates
+from vidpipe.media import ffmpeg
+from vidpipe.media.kenburns import CameraMove, ken_burns
+from vidpipe.project.storyboard import Scene, Storyboard
 from vidpipe.providers.base import ClipJob, KeyframeJob, Provenance, Provider
-from vidpipe.storyboard import Scene, Storyboard
 
 ARC_TEMPLATE = "storyboard/local_arc.yaml"
 MODEL = "vidpipe-animatic-1"
@@ -22,31 +24,31 @@ PAINTER_VERSION = 1  # bump when the painter's output changes, so keyframes are 
 CLIP_VERSION = 2  # same for the clip renderer
 
 # camera words -> move; checked in order, first match wins
-CAMERA_MOVES: list[tuple[str, media.CameraMove]] = [
-    (r"zoom(ing)? out|pull(s|ing)? (back|out)|dolly out|widen", media.CameraMove(zoom=(1.25, 1.0))),
-    (r"fast push|crash zoom|snap zoom", media.CameraMove(zoom=(1.0, 1.4))),
+CAMERA_MOVES: list[tuple[str, CameraMove]] = [
+    (r"zoom(ing)? out|pull(s|ing)? (back|out)|dolly out|widen", CameraMove(zoom=(1.25, 1.0))),
+    (r"fast push|crash zoom|snap zoom", CameraMove(zoom=(1.0, 1.4))),
     (
         r"zoom(ing)? in|push(es|ing)? in|dolly in|move(s)? in|close in",
-        media.CameraMove(zoom=(1.0, 1.25)),
+        CameraMove(zoom=(1.0, 1.25)),
     ),
-    (r"pan(s|ning)? left|track(s|ing)? left", media.CameraMove(zoom=(1.2, 1.2), x=(0.85, 0.15))),
+    (r"pan(s|ning)? left|track(s|ing)? left", CameraMove(zoom=(1.2, 1.2), x=(0.85, 0.15))),
     (
         r"pan(s|ning)? right|track(s|ing)? right|pan",
-        media.CameraMove(zoom=(1.2, 1.2), x=(0.15, 0.85)),
+        CameraMove(zoom=(1.2, 1.2), x=(0.15, 0.85)),
     ),
-    (r"tilt(s|ing)? up|crane up|rise|rising", media.CameraMove(zoom=(1.2, 1.2), y=(0.85, 0.15))),
-    (r"tilt(s|ing)? down|crane down|descend", media.CameraMove(zoom=(1.2, 1.2), y=(0.15, 0.85))),
-    (r"static|still|locked|hold", media.CameraMove(zoom=(1.0, 1.03))),
+    (r"tilt(s|ing)? up|crane up|rise|rising", CameraMove(zoom=(1.2, 1.2), y=(0.85, 0.15))),
+    (r"tilt(s|ing)? down|crane down|descend", CameraMove(zoom=(1.2, 1.2), y=(0.15, 0.85))),
+    (r"static|still|locked|hold", CameraMove(zoom=(1.0, 1.03))),
 ]
 
 
-def camera_move(words: str) -> media.CameraMove:
+def camera_move(words: str) -> CameraMove:
     text = words.lower()
     move = next((move for pattern, move in CAMERA_MOVES if re.search(pattern, text)), None)
-    move = move or media.CameraMove()
+    move = move or CameraMove()
     if "slow" in text:  # a slow move travels half as far
         zoom_start, zoom_end = move.zoom
-        move = media.CameraMove(
+        move = CameraMove(
             zoom=(zoom_start, (zoom_start + zoom_end) / 2), x=_halve(move.x), y=_halve(move.y)
         )
     return move
@@ -135,9 +137,7 @@ class LocalProvider(Provider):
 
     def render_clip(self, job: ClipJob) -> Provenance:
         scene = job.scene
-        frames = media.frame_count(scene.duration, job.settings.fps)
+        frames = ffmpeg.frame_count(scene.duration, job.settings.fps)
         move = camera_move(f"{scene.camera} {scene.video_prompt}")
-        media.ken_burns(
-            job.keyframe, job.out, job.settings.frame_size(), job.settings.fps, frames, move
-        )
+        ken_burns(job.keyframe, job.out, job.settings.frame_size(), job.settings.fps, frames, move)
         return Provenance(self.name, MODEL, prompt=scene.camera, extra={"frames": frames})

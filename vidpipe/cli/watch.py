@@ -12,10 +12,10 @@ from pathlib import Path
 
 import watchfiles
 
-from vidpipe.build import build_project
+from vidpipe.build.runner import build_project
 from vidpipe.errors import EXIT_OK, VidpipeError
 from vidpipe.fsutil import PARTIAL_MARK
-from vidpipe.project import Project
+from vidpipe.project.folder import Project
 
 DEBOUNCE_MS = 400
 RECHECK_MS = 1000

@@ -12,7 +12,7 @@
 `generate` and `resume` take `progress=json` for one JSON object per line and event, and
 `yes=1` (go ahead with paid calls) and `budget=<dollars>` (a cap for this run).
 
-Each command builds one project's own task graph (vidpipe.graph) with its own durable
+Each command builds one project's own task graph (vidpipe.build.graph) with its own durable
 dependency DB; these outer tasks keep no state (the `vidpipe-memory` backend).
 """
 
@@ -25,17 +25,23 @@ from collections.abc import Callable
 from doit import doit_cmd
 from doit.reporter import ConsoleReporter
 
-from vidpipe.build import build_project, check_crossfade, check_stitchable
-from vidpipe.costs import take_approval
+from vidpipe.api.jobs import die_with_parent
+from vidpipe.build.runner import build_project, check_crossfade, check_stitchable
 from vidpipe.errors import EXIT_OK, BadInput, ProjectNotFound, VidpipeError
-from vidpipe.index import ProjectIndex
-from vidpipe.jobs import die_with_parent
-from vidpipe.project import Project, all_projects, create_project, open_project, projects_root
+from vidpipe.project.costs import take_approval
+from vidpipe.project.folder import (
+    Project,
+    all_projects,
+    create_project,
+    open_project,
+    projects_root,
+)
+from vidpipe.project.settings import settings_from_words, validate_settings
+from vidpipe.project.status import STATES, read_status
 from vidpipe.providers import check_providers
-from vidpipe.settings import settings_from_words, validate_settings
-from vidpipe.status import STATES, read_status
-from vidpipe.summary import summarize
-from vidpipe.views import listing_text, status_text
+from vidpipe.read.index import ProjectIndex
+from vidpipe.read.summary import summarize
+from vidpipe.read.views import listing_text, status_text
 
 
 class CommandReporter(ConsoleReporter):
@@ -218,7 +224,7 @@ def watch() -> int:
     if "id" not in words:
         raise BadInput("say which project: doit watch id=<project id>")
     project = open_project(words["id"])
-    from vidpipe.watch import watch_project
+    from vidpipe.cli.watch import watch_project
 
     return watch_project(project)
 
@@ -227,7 +233,7 @@ def serve() -> int:
     words = command_words()
     allowed = {"host", "port", "max_builds", "resume_interrupted", "allow_remote"}
     _allow(words, allowed, "serve")
-    from vidpipe.serve import serve_forever
+    from vidpipe.api.serve import serve_forever
 
     return serve_forever(words)
 

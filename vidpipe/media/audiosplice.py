@@ -34,8 +34,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from vidpipe import media
 from vidpipe.errors import StepFailed
+from vidpipe.media import ffmpeg
 
 FRAME = 1024  # samples in an AAC frame
 WARMUP = 4  # frames encoded (and dropped) before the first one kept: fewer leave a
@@ -44,7 +44,7 @@ LOOKAHEAD = 2  # frames encoded (and dropped) after the last one kept
 EDGE = 2  # frames next to a clip's edge that are re-encoded rather than copied (see `plan`)
 PIECE = 256  # frames (5.5 s) encoded by one encoder: the memory of a piece, about 4 MB, is
 # what the audio holds at a time, whatever the length of the film
-TIME_BASE = Fraction(1, media.AUDIO_RATE)
+TIME_BASE = Fraction(1, ffmpeg.AUDIO_RATE)
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def _packets(samples: int) -> int:
 def plan(paths: list[Path], frames: list[int], fade: int, fps: int) -> Plan:
     """Where each clip's audio goes and which packets are copied, for clips of `frames`
     frames joined by `fade`-frame crossfades (0: hard cuts)."""
-    per_frame = media.AUDIO_RATE // fps
+    per_frame = ffmpeg.AUDIO_RATE // fps
     overlap = fade * per_frame
     lengths = [count * per_frame for count in frames]
     exact = [sum(lengths[:k]) - k * overlap for k in range(len(lengths))]  # true starts
@@ -167,7 +167,7 @@ class Spliced:
     rendered: dict[int, list[Any]]
 
 
-def render(plan: Plan, clips: media.Containers, threads: int = 1) -> Spliced | None:
+def render(plan: Plan, clips: ffmpeg.Containers, threads: int = 1) -> Spliced | None:
     """Re-encode every segment that is not copied, in pieces, on this thread or on `threads`
     threads of their own; None when PyAV's AAC encoder writes other stream headers than the
     clips have (an ffmpeg of another version made them), so that its packets cannot join
@@ -198,11 +198,11 @@ def render(plan: Plan, clips: media.Containers, threads: int = 1) -> Spliced | N
 def _encode_apart(plan: Plan, pieces: list[Segment]) -> list[list[Any]]:
     """Re-encode `pieces` one after another, on a thread of their own (so with containers of
     their own)."""
-    with media.Containers() as clips:
+    with ffmpeg.Containers() as clips:
         return [_encode(plan, clips, piece) for piece in pieces]
 
 
-def packets(spliced: Spliced, clips: media.Containers) -> Iterator[Any]:
+def packets(spliced: Spliced, clips: ffmpeg.Containers) -> Iterator[Any]:
     """Every packet of the cut's audio, in order, timed."""
     plan = spliced.plan
     for segment in plan.segments:
@@ -216,7 +216,7 @@ def packets(spliced: Spliced, clips: media.Containers) -> Iterator[Any]:
             yield packet
 
 
-def _audio(clips: media.Containers, path: Path) -> Any:
+def _audio(clips: ffmpeg.Containers, path: Path) -> Any:
     return clips.open(path).streams.audio[0]
 
 
@@ -238,7 +238,7 @@ def _clip_packets(stream: Any, first: int, last: int) -> Iterator[tuple[int, Any
             yield number, packet
 
 
-def _copied(clips: media.Containers, track: Track, segment: Segment) -> Iterator[Any]:
+def _copied(clips: ffmpeg.Containers, track: Track, segment: Segment) -> Iterator[Any]:
     stream = _audio(clips, track.path)
     first, last = segment.first - track.shift, segment.last - track.shift
     expected = first
@@ -251,7 +251,7 @@ def _copied(clips: media.Containers, track: Track, segment: Segment) -> Iterator
         raise StepFailed(f"{track.path.name}: audio packet {expected} is missing")
 
 
-def _decoded(clips: media.Containers, track: Track, first: int, last: int) -> Any:
+def _decoded(clips: ffmpeg.Containers, track: Track, first: int, last: int) -> Any:
     """The clip's decoded samples [first, last), as a (channels, samples) float array."""
     import numpy as np
 
@@ -290,7 +290,7 @@ def _volume(plan: Plan, index: int, first: int, last: int) -> Any:
     return volume.astype(np.float32)
 
 
-def _mixed(plan: Plan, clips: media.Containers, first: int, last: int) -> Any:
+def _mixed(plan: Plan, clips: ffmpeg.Containers, first: int, last: int) -> Any:
     """The cut's samples [first, last): every track that sounds there, at its volume."""
     import numpy as np
 
@@ -305,21 +305,21 @@ def _mixed(plan: Plan, clips: media.Containers, first: int, last: int) -> Any:
 
 
 def encoder() -> Any:
-    """An AAC encoder with the clips' settings (media.AUDIO_CODEC_ARGS)."""
+    """An AAC encoder with the clips' settings (ffmpeg.AUDIO_CODEC_ARGS)."""
     import av
 
     context = av.CodecContext.create("aac", "w")
-    context.sample_rate = media.AUDIO_RATE
+    context.sample_rate = ffmpeg.AUDIO_RATE
     context.layout = "stereo"
     context.format = "fltp"
-    context.bit_rate = media.AUDIO_BITRATE
+    context.bit_rate = ffmpeg.AUDIO_BITRATE
     context.time_base = TIME_BASE
     context.options = {"aac_coder": "fast"}
     context.open()
     return context
 
 
-def _encode(plan: Plan, clips: media.Containers, segment: Segment) -> list[Any]:
+def _encode(plan: Plan, clips: ffmpeg.Containers, segment: Segment) -> list[Any]:
     """Re-encode the packets of `segment` from the mixed clips."""
     import av
 
@@ -334,7 +334,7 @@ def _encode(plan: Plan, clips: media.Containers, segment: Segment) -> list[Any]:
         frame = av.AudioFrame.from_ndarray(
             samples[:, offset : offset + FRAME], format="fltp", layout="stereo"
         )
-        frame.sample_rate, frame.pts, frame.time_base = media.AUDIO_RATE, offset, TIME_BASE
+        frame.sample_rate, frame.pts, frame.time_base = ffmpeg.AUDIO_RATE, offset, TIME_BASE
         packets += context.encode(frame)
     packets += context.encode(None)
     kept = packets[warmup : warmup + segment.last - segment.first]

@@ -7,8 +7,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from vidpipe import __version__
-from vidpipe.project import PROJECT_ID_PATTERN
-from vidpipe.status import STATES
+from vidpipe.project.folder import PROJECT_ID_PATTERN
+from vidpipe.project.status import STATES
 
 REF = "#/components/schemas/{model}"
 

@@ -23,9 +23,9 @@ from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 
 from vidpipe import fsutil
-from vidpipe.project import Project, all_projects, projects_root
-from vidpipe.status import ACTIVE_STATES
-from vidpipe.summary import live_status, summarize
+from vidpipe.project.folder import Project, all_projects, projects_root
+from vidpipe.project.status import ACTIVE_STATES
+from vidpipe.read.summary import live_status, summarize
 
 INDEX_NAME = ".index.json"
 

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from vidpipe.errors import VidpipeError
-from vidpipe.graph import clip_config, keyframe_config
-from vidpipe.project import Project, is_building
-from vidpipe.status import ACTIVE_STATES, read_status
-from vidpipe.steps import read_provenance, sha256_text
-from vidpipe.storyboard import Storyboard, load_storyboard
+from vidpipe.inputs import clip_config, keyframe_config
+from vidpipe.project.folder import Project, is_building
+from vidpipe.project.provenance import read_provenance, sha256_text
+from vidpipe.project.status import ACTIVE_STATES, read_status
+from vidpipe.project.storyboard import Storyboard, load_storyboard
 
 RUNS_KEPT_IN_INDEX = 10
 

@@ -1,7 +1,7 @@
 """The HTTP API: a Bottle app over the same projects and task graph as the CLI.
 
 Every answer is JSON, errors included (`{"error": {"status", "message", "details"}}`). Builds
-run as child processes (vidpipe.jobs). Request bodies are validated strictly by the same
+run as child processes (vidpipe.api.jobs). Request bodies are validated strictly by the same
 pydantic models that the OpenAPI document (`/api/openapi.json`) is generated from.
 """
 
@@ -17,16 +17,22 @@ from typing import Annotated, Any
 import bottle
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from vidpipe import __version__, fsutil, index
-from vidpipe.build import check_crossfade, check_stitchable
+from vidpipe import __version__, fsutil
+from vidpipe.api.jobs import JobBusy, JobManager
+from vidpipe.api.openapi import openapi_document
+from vidpipe.build.runner import check_crossfade, check_stitchable
 from vidpipe.errors import NotReady, ProjectBusy, VidpipeError
-from vidpipe.jobs import JobBusy, JobManager
-from vidpipe.openapi import openapi_document
-from vidpipe.project import PROJECT_ID_PATTERN, Project, create_project, project_lock
-from vidpipe.settings import STAGES, ProjectSettings, describe_validation_error
-from vidpipe.status import ACTIVE_STATES, STATES
-from vidpipe.storyboard import SCENE_ID_PATTERN, Storyboard, load_storyboard, storyboard_json
-from vidpipe.summary import live_status, summarize
+from vidpipe.project.folder import PROJECT_ID_PATTERN, Project, create_project, project_lock
+from vidpipe.project.settings import STAGES, ProjectSettings, describe_validation_error
+from vidpipe.project.status import ACTIVE_STATES, STATES
+from vidpipe.project.storyboard import (
+    SCENE_ID_PATTERN,
+    Storyboard,
+    load_storyboard,
+    storyboard_json,
+)
+from vidpipe.read import index
+from vidpipe.read.summary import live_status, summarize
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_PAGE = 200

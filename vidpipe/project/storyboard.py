@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from vidpipe.errors import BadInput
-from vidpipe.settings import MAX_CLIP_SECONDS
+from vidpipe.project.settings import MAX_CLIP_SECONDS
 
 SCENE_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 

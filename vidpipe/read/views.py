@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from vidpipe.reporter import step_of
+from vidpipe.build.reporter import step_of
 
 COLOURS = {
     "complete": "32",  # green

@@ -1,8 +1,8 @@
 """The final cut: clips joined in order by hard cuts or crossfades, re-encoding only the frames
 a crossfade touches.
 
-Clips are canonical (vidpipe.clipformat): identical stream headers, a keyframe every
-`media.KEYFRAME_SECONDS`, audio exactly as long as the video. So most of the video is copied:
+Clips are canonical (vidpipe.media.clipformat): identical stream headers, a keyframe every
+`ffmpeg.KEYFRAME_SECONDS`, audio exactly as long as the video. So most of the video is copied:
 
     clip 1  [copied ........ |tail]
     clip 2                   [head| copied ........ |tail]
@@ -12,7 +12,7 @@ A rendered part runs from the last keyframe at or before a crossfade starts to t
 keyframe at or after it ends (with 0.5 s crossfades: exactly the crossfade). One ffmpeg run
 renders every part, from a file holding just those windows of the clips (one decoder, one
 encoder and one blend whatever the number of clips, so memory stays flat). Alongside it the
-audio is made (vidpipe.audiosplice): with crossfades, from the clips' own AAC packets,
+audio is made (vidpipe.media.audiosplice): with crossfades, from the clips' own AAC packets,
 re-encoding only around the joints; with hard cuts, re-encoded in pieces on both cores, each
 clip exactly in place (copying AAC as it is would keep every clip's encoder priming and
 drift). PyAV then lays the copied and rendered packets end to end with exact timestamps.
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vidpipe import audiosplice, clipformat, media
 from vidpipe.errors import StepFailed
+from vidpipe.media import audiosplice, clipformat, ffmpeg
 
 # the clips' colour tags: a mask stream tagged otherwise would be range-converted (0..255 to
 # 16..235) on its way into maskedmerge, and no crossfade would start or end cleanly
@@ -41,7 +41,7 @@ COLOUR_TAGS = "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspa
 class ClipRef:
     path: Path
     frames: int
-    canonical: bool = False  # known to be (vidpipe.clipformat.stamp): not probed again
+    canonical: bool = False  # known to be (vidpipe.media.clipformat.stamp): not probed again
 
 
 # --- the plan: which frames are copied, which rendered ------------------------------------
@@ -141,12 +141,12 @@ def stitch(
         raise StepFailed("there are no clips to join")
     frames = [clip.frames for clip in clips]
     fade = fade_frames(crossfade, fps, frames)
-    parts = plan(frames, fade, media.keyframe_interval(fps))
+    parts = plan(frames, fade, ffmpeg.keyframe_interval(fps))
     with tempfile.TemporaryDirectory(prefix="vidpipe-stitch-") as folder:
         work = Path(folder)
         paths = _canonical_paths(clips, size, fps, work)
         # each thread reads its own containers: the audio job, and this one
-        with media.Containers() as files, media.Containers() as sounds:
+        with ffmpeg.Containers() as files, ffmpeg.Containers() as sounds:
             delay = _reorder_delay(files.open(paths[0]), fps)
             cut = Cut(paths, frames, fade, fps, size, parts, work, delay)
             if cut.rendered is not None:
@@ -179,7 +179,7 @@ def _canonical_paths(
     return paths
 
 
-def _write_windows(cut: Cut, files: media.Containers) -> None:
+def _write_windows(cut: Cut, files: ffmpeg.Containers) -> None:
     """Copy the windows of the rendered parts, back to back, into one file (packets only)."""
     import av
 
@@ -203,10 +203,10 @@ def _render_video(cut: Cut) -> None:
     graph, starts = _video_graph(cut)
     # by frame number: a time in seconds (16/24 = 0.666667) can round past its frame
     keyframes = "expr:" + "+".join(f"eq(n,{frame})" for frame in starts)
-    media.run_ffmpeg(
+    ffmpeg.run_ffmpeg(
         [
             *("-i", str(cut.windows), "-filter_complex", graph, "-map", "[v]"),
-            *media.video_codec_args(cut.fps, quick=True),
+            *ffmpeg.video_codec_args(cut.fps, quick=True),
             *("-forced-idr", "1", "-force_key_frames", keyframes),
             *("-an", "-f", "mp4", str(cut.rendered)),
         ],
@@ -214,7 +214,7 @@ def _render_video(cut: Cut) -> None:
     )
 
 
-def _make_audio(cut: Cut, sounds: media.Containers) -> audiosplice.Spliced | None:
+def _make_audio(cut: Cut, sounds: ffmpeg.Containers) -> audiosplice.Spliced | None:
     """The audio track: the clips' own packets where they can be copied, the rest re-encoded
     now; or (None, when PyAV cannot encode AAC as the clips were) re-encoded whole by ffmpeg
     into `cut.audio`."""
@@ -230,10 +230,10 @@ def _render_audio(cut: Cut) -> None:
     """One ffmpeg run makes the whole audio track from the clips' audio into `cut.audio`."""
     listing = cut.work / "clips.txt"
     listing.write_text("".join(f"file '{_quoted(path)}'\n" for path in cut.paths))
-    media.run_ffmpeg(
+    ffmpeg.run_ffmpeg(
         [
             *("-f", "concat", "-safe", "0", "-i", str(listing)),
-            *("-filter_complex", _audio_graph(cut), "-map", "[a]", *media.AUDIO_CODEC_ARGS),
+            *("-filter_complex", _audio_graph(cut), "-map", "[a]", *ffmpeg.AUDIO_CODEC_ARGS),
             *("-vn", "-f", "mp4", str(cut.audio)),
         ],
         doing="making the audio track",
@@ -296,7 +296,7 @@ def _audio_graph(cut: Cut) -> str:
     decoded audio after the first clip's AAC priming)."""
     if not cut.fade:
         return "[0:a]asetpts=PTS-STARTPTS[a]"
-    per_frame = media.AUDIO_RATE // cut.fps
+    per_frame = ffmpeg.AUDIO_RATE // cut.fps
     count = len(cut.frames)
     chains = [f"[0:a]asplit={count}" + "".join(f"[s{k}]" for k in range(count))]
     start = 0
@@ -366,8 +366,8 @@ def _name(container: Any) -> str:
 
 def _assemble(
     cut: Cut,
-    files: media.Containers,
-    sounds: media.Containers,
+    files: ffmpeg.Containers,
+    sounds: ffmpeg.Containers,
     spliced: audiosplice.Spliced | None,
     out: Path,
 ) -> None:
@@ -400,7 +400,7 @@ def _assemble(
 
 
 def _cut_packets(
-    cut: Cut, files: media.Containers, headers: bytes | None
+    cut: Cut, files: ffmpeg.Containers, headers: bytes | None
 ) -> Iterator[tuple[float, Any]]:
     """Every video packet of the final cut, in order, with its final timestamps, and its
     decoding time in seconds."""
@@ -451,12 +451,12 @@ def reencode_crossfade(clips: list[ClipRef], out: Path, fps: int, crossfade: flo
         graph.append(f"{audio}[a{index}]acrossfade=d={crossfade}[x{index}]")
         video, audio = f"[v{index}]", f"[x{index}]"
         elapsed = offset + clip.frames / fps
-    media.run_ffmpeg(
+    ffmpeg.run_ffmpeg(
         [
             *inputs,
             *("-filter_complex", ";".join(graph), "-map", video, "-map", audio),
-            *media.video_codec_args(fps),
-            *media.AUDIO_CODEC_ARGS,
+            *ffmpeg.video_codec_args(fps),
+            *ffmpeg.AUDIO_CODEC_ARGS,
             *("-movflags", "+faststart", "-f", "mp4", str(out)),
         ],
         doing="crossfading the clips",

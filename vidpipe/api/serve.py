@@ -6,10 +6,10 @@ import ipaddress
 import os
 import signal
 
+from vidpipe.api.jobs import JobManager
 from vidpipe.errors import EXIT_OK, BadInput
-from vidpipe.jobs import JobManager
-from vidpipe.project import all_projects, projects_root
-from vidpipe.summary import live_status
+from vidpipe.project.folder import all_projects, projects_root
+from vidpipe.read.summary import live_status
 
 TOKEN_ENV = "VIDPIPE_API_TOKEN"
 
@@ -37,7 +37,7 @@ def _interrupt(signum, frame):
 def serve_forever(words: dict[str, str]) -> int:
     import waitress
 
-    from vidpipe.server import make_app
+    from vidpipe.api.app import make_app
 
     host = words.get("host", "127.0.0.1")
     port = _number(words, "port", 8000, 0, 65535)

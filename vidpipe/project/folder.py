@@ -28,7 +28,7 @@ import yaml
 
 from vidpipe import fsutil
 from vidpipe.errors import BadInput, ProjectBusy, ProjectNotFound
-from vidpipe.settings import ProjectSettings, validate_settings
+from vidpipe.project.settings import ProjectSettings, validate_settings
 
 PROJECT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 PROJECTS_ENV = "VIDPIPE_PROJECTS"

@@ -17,11 +17,11 @@ from typing import Any, TextIO
 
 from doit.exceptions import UnmetDependency
 
-from vidpipe import index
 from vidpipe.errors import VidpipeError
-from vidpipe.project import Project
-from vidpipe.status import write_status
-from vidpipe.storyboard import load_storyboard
+from vidpipe.project.folder import Project
+from vidpipe.project.status import write_status
+from vidpipe.project.storyboard import load_storyboard
+from vidpipe.read import index
 
 
 def step_of(task_name: str) -> tuple[str, str]:
@@ -158,7 +158,7 @@ class BuildReporter:
             self._emit("done", task, seconds=step["seconds"])
 
     def _cost_of(self, task) -> float:
-        from vidpipe.steps import read_provenance
+        from vidpipe.project.provenance import read_provenance
 
         if not task.targets:
             return 0.0

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent  # where dodo.py is
+REPO_ROOT = Path(__file__).resolve().parents[2]  # where dodo.py is
 DIE_WITH_PARENT_ENV = "VIDPIPE_DIE_WITH_PARENT"
 EVENTS_KEPT = 500
 

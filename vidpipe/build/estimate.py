@@ -13,12 +13,13 @@ import contextlib
 from doit.dependency import Dependency
 from doit.loader import generate_tasks
 
-from vidpipe import graph, steps
-from vidpipe.costs import Charge
-from vidpipe.depdb import DurableSqliteDB
-from vidpipe.project import Project
+from vidpipe.build import graph, steps
+from vidpipe.build.depdb import DurableSqliteDB
+from vidpipe.inputs import storyboard_inputs, storyboard_is_current
+from vidpipe.project.costs import Charge
+from vidpipe.project.folder import Project
+from vidpipe.project.storyboard import load_storyboard
 from vidpipe.providers import provider_for
-from vidpipe.storyboard import load_storyboard
 
 DEP_FILE = ".vidpipe/doit.sqlite3"  # relative to the project, as the build opens it
 
@@ -28,7 +29,7 @@ def planned_charges(project: Project, only: list[str] | None = None) -> list[Cha
     settings = project.settings
     if only is not None and not any(name.startswith(("storyboard", "scene")) for name in only):
         return []  # e.g. only the final cut: no provider is called
-    if not graph.storyboard_is_current(project, graph.storyboard_inputs(project)):
+    if not storyboard_is_current(project, storyboard_inputs(project)):
         # a new storyboard: every scene will be new, as many as the settings ask for
         seconds = settings.clip_duration
         charges = provider_for("storyboard", settings).estimate("storyboard", seconds)

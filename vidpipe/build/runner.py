@@ -13,7 +13,10 @@ from typing import TextIO
 from doit.cmd_base import ModuleTaskLoader
 from doit.doit_cmd import DoitMain
 
-from vidpipe import costs, fsutil, index, media
+from vidpipe import fsutil
+from vidpipe.build.estimate import planned_charges
+from vidpipe.build.graph import task_creators
+from vidpipe.build.reporter import BuildLog, BuildReporter, JsonProgress, Progress
 from vidpipe.errors import (
     EXIT_BUILD_FAILED,
     EXIT_INTERRUPTED,
@@ -21,21 +24,21 @@ from vidpipe.errors import (
     BadInput,
     NotReady,
 )
-from vidpipe.graph import task_creators
-from vidpipe.plan import planned_charges
-from vidpipe.project import Project, project_lock
+from vidpipe.media import ffmpeg
+from vidpipe.project import costs
+from vidpipe.project.folder import Project, project_lock
+from vidpipe.project.provenance import storyboard_edited_by_hand
+from vidpipe.project.status import write_status
+from vidpipe.project.storyboard import load_storyboard
 from vidpipe.providers import check_providers
-from vidpipe.reporter import BuildLog, BuildReporter, JsonProgress, Progress
-from vidpipe.status import write_status
-from vidpipe.steps import storyboard_edited_by_hand
-from vidpipe.storyboard import load_storyboard
+from vidpipe.read import index
 
 
 def check_project(project: Project, out: TextIO) -> None:
     """Refuse to start on bad settings or an invalid hand edit (nothing is changed)."""
     settings = project.settings
     check_providers(settings)
-    media.ffmpeg_exe()
+    ffmpeg.ffmpeg_exe()
     if not project.storyboard_file.exists():
         durations = {"clip_duration": settings.clip_duration}
     else:
@@ -144,7 +147,7 @@ def _run_doit(project: Project, log: BuildLog, progress: Progress, args: list[st
     finally:
         os.chdir(cwd)
         signal.signal(signal.SIGTERM, previous)
-        media.stop_children()
+        ffmpeg.stop_children()
 
 
 def _record_outcome(project: Project, log: BuildLog, code: int) -> str:

@@ -1,9 +1,9 @@
 """The canonical clip: the one encoding every clip of a project is kept in, so that the final
-cut can copy clips' packets instead of re-encoding them (see vidpipe.stitch and
-vidpipe.audiosplice).
+cut can copy clips' packets instead of re-encoding them (see vidpipe.media.stitch and
+vidpipe.media.audiosplice).
 
 A canonical clip has exactly two streams, video then audio:
-- H.264 from `media.video_codec_args` at the project's frame size and rate: its stream headers
+- H.264 from `ffmpeg.video_codec_args` at the project's frame size and rate: its stream headers
   (SPS/PPS) are byte-identical to those of any other canonical clip, its frames are exactly
   the scene's number, timed every 1/fps s from 0, with a keyframe on every point of the grid;
 - AAC, 48 kHz stereo, from the same encoder settings (identical headers), its packets laid out
@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from vidpipe import media
 from vidpipe.errors import StepFailed
+from vidpipe.media import ffmpeg
 
 AAC_PRIMING = 1024  # samples an AAC encoder puts before the audio (decoders skip them)
 
@@ -40,7 +40,7 @@ class ClipSpec:
 
     @property
     def samples(self) -> int:
-        return round(self.frames * media.AUDIO_RATE / self.fps)
+        return round(self.frames * ffmpeg.AUDIO_RATE / self.fps)
 
 
 @dataclass(frozen=True)
@@ -136,13 +136,13 @@ def canonical_headers(width: int, height: int, fps: int) -> tuple[bytes, bytes]:
     sample encoded with it."""
     with tempfile.TemporaryDirectory(prefix="vidpipe-") as folder:
         sample = Path(folder) / "sample.mp4"
-        media.run_ffmpeg(
+        ffmpeg.run_ffmpeg(
             [
                 *("-f", "lavfi", "-i", f"color=black:s={width}x{height}:r={fps}"),
-                *("-f", "lavfi", "-i", f"anullsrc=channel_layout=stereo:r={media.AUDIO_RATE}"),
+                *("-f", "lavfi", "-i", f"anullsrc=channel_layout=stereo:r={ffmpeg.AUDIO_RATE}"),
                 *("-vf", "setsar=1", "-frames:v", "1", "-t", f"{1 / fps:.6f}"),
-                *media.video_codec_args(fps),
-                *media.AUDIO_CODEC_ARGS,
+                *ffmpeg.video_codec_args(fps),
+                *ffmpeg.AUDIO_CODEC_ARGS,
                 *("-f", "mp4", str(sample)),
             ],
             doing="finding the project's encoder settings",
@@ -167,9 +167,9 @@ def video_problems(facts: ClipFacts, spec: ClipSpec, headers: bytes) -> list[str
     ticks, second = video.time_base.numerator * spec.fps, video.time_base.denominator
     if any(pts * ticks != frame * second for frame, pts in enumerate(video.pts)):
         return [f"frames are not every 1/{spec.fps} s from 0"]
-    grid = video.pts[:: media.keyframe_interval(spec.fps)]
+    grid = video.pts[:: ffmpeg.keyframe_interval(spec.fps)]
     if not video.keyframes.issuperset(grid):
-        return [f"keyframes are not every {media.KEYFRAME_SECONDS} s"]
+        return [f"keyframes are not every {ffmpeg.KEYFRAME_SECONDS} s"]
     return []
 
 
@@ -180,7 +180,7 @@ def audio_problems(facts: ClipFacts, spec: ClipSpec, headers: bytes) -> list[str
     if audio is None:
         return ["no audio"]
     problems = []
-    expected = ("aac", media.AUDIO_RATE, 2, headers)
+    expected = ("aac", ffmpeg.AUDIO_RATE, 2, headers)
     if (audio.codec, audio.rate, audio.channels, audio.headers) != expected:
         problems.append(f"audio is {audio.codec} {audio.rate} Hz {audio.channels} channels")
     # packets laid out as the encoder lays them: the splicing of crossfades counts on it
@@ -198,12 +198,12 @@ def problems(facts: ClipFacts, spec: ClipSpec) -> tuple[list[str], list[str]]:
 
 def stamp(path: Path, spec: ClipSpec) -> str:
     """What a clip found canonical is known by: its size and modification time, its spec and
-    the encoder (media.encoder_identity). A clip whose stamp is unchanged need not be probed
+    the encoder (ffmpeg.encoder_identity). A clip whose stamp is unchanged need not be probed
     again; any change to the file or the encoder changes the stamp."""
     stat = path.stat()
     return (
         f"{stat.st_size}:{stat.st_mtime_ns}:{spec.width}x{spec.height}@{spec.fps}:"
-        f"{spec.frames}:{media.encoder_identity()}"
+        f"{spec.frames}:{ffmpeg.encoder_identity()}"
     )
 
 
@@ -250,23 +250,23 @@ def _rewrite(
             f"scale={width}:{height}:force_original_aspect_ratio=increase,"
             f"crop={width}:{height},setsar=1,tpad=stop_mode=clone:stop={spec.frames}[v]"
         )
-        outputs += ["-map", "[v]", "-frames:v", str(spec.frames), *media.video_codec_args(fps)]
+        outputs += ["-map", "[v]", "-frames:v", str(spec.frames), *ffmpeg.video_codec_args(fps)]
     else:
         outputs += ["-map", "0:v:0", "-c:v", "copy"]
     if facts.audio is None:
-        inputs += ["-f", "lavfi", "-i", f"anullsrc=channel_layout=stereo:r={media.AUDIO_RATE}"]
+        inputs += ["-f", "lavfi", "-i", f"anullsrc=channel_layout=stereo:r={ffmpeg.AUDIO_RATE}"]
         graph.append(f"[1:a]atrim=end_sample={spec.samples}[a]")
     elif audio:
         graph.append(
-            f"[0:a:0]aresample={media.AUDIO_RATE}:first_pts=0,aformat=channel_layouts=stereo,"
+            f"[0:a:0]aresample={ffmpeg.AUDIO_RATE}:first_pts=0,aformat=channel_layouts=stereo,"
             f"apad=whole_len={spec.samples},atrim=end_sample={spec.samples}[a]"
         )
     if facts.audio is None or audio:
-        outputs += ["-map", "[a]", *media.AUDIO_CODEC_ARGS]
+        outputs += ["-map", "[a]", *ffmpeg.AUDIO_CODEC_ARGS]
     else:
         outputs += ["-map", "0:a:0", "-c:a", "copy"]
     filters = ["-filter_complex", ";".join(graph)] if graph else []
-    media.run_ffmpeg(
+    ffmpeg.run_ffmpeg(
         [*inputs, *filters, *outputs, "-movflags", "+faststart", "-f", "mp4", str(out)],
         doing=f"converting {source.name} to the project's format",
     )

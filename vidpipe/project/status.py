@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from vidpipe import fsutil
-from vidpipe.project import Project
+from vidpipe.project.folder import Project
 
 ACTIVE_STATES = ("pending", "storyboard", "keyframes", "video_gen", "stitching")
 STATES = (*ACTIVE_STATES, "complete", "failed", "interrupted")

@@ -17,38 +17,17 @@ from typing import Any
 from doit import create_after
 from doit.tools import config_changed
 
-from vidpipe import steps
-from vidpipe.project import Project
+from vidpipe.build import steps
+from vidpipe.inputs import (
+    clip_config,
+    cut_plan,
+    keyframe_config,
+    storyboard_inputs,
+    storyboard_is_current,
+)
+from vidpipe.project.folder import Project
+from vidpipe.project.storyboard import Scene, fingerprint, load_storyboard
 from vidpipe.providers import provider_for
-from vidpipe.settings import ProjectSettings
-from vidpipe.storyboard import Scene, Storyboard, fingerprint, load_storyboard
-
-
-def storyboard_inputs(project: Project) -> str:
-    """What the generated storyboard depends on."""
-    s = project.settings
-    provider = provider_for("storyboard", s)
-    return fingerprint(
-        {
-            "prompt": s.prompt,
-            "style": s.style,
-            "scenes": s.scenes,
-            "clip_duration": s.clip_duration,
-            "aspect_ratio": s.aspect_ratio,
-            "provider": provider.fingerprint("storyboard"),
-        }
-    )
-
-
-def storyboard_is_current(project: Project, inputs: str) -> bool:
-    """Up to date when it exists and either was edited by hand (a hand edit always wins) or
-    was generated from the same inputs."""
-    if not project.storyboard_file.exists():
-        return False
-    if steps.storyboard_edited_by_hand(project):
-        return True
-    record = steps.read_provenance(project, project.storyboard_file) or {}
-    return record.get("inputs") == inputs
 
 
 def task_creators(project: Project) -> dict[str, Any]:
@@ -115,39 +94,3 @@ def task_creators(project: Project) -> dict[str, Any]:
         }
 
     return {"task_storyboard": task_storyboard, "task_scene": task_scene, "task_final": task_final}
-
-
-def keyframe_config(settings: ProjectSettings, storyboard: Storyboard, scene: Scene) -> str:
-    """Everything a scene's keyframe depends on, besides files (recorded in its provenance)."""
-    return fingerprint(
-        {
-            "scene": scene.keyframe_fields(),
-            "characters": storyboard.characters,
-            "size": settings.frame_size(),
-            "style": settings.style,
-            "provider": provider_for("keyframe", settings).fingerprint("keyframe"),
-        }
-    )
-
-
-def clip_config(settings: ProjectSettings, scene: Scene) -> str:
-    """Everything a scene's clip depends on besides its keyframe file."""
-    return fingerprint(
-        {
-            "scene": scene.clip_fields(),
-            "size": settings.frame_size(),
-            "style": settings.style,
-            "fps": settings.fps,
-            "provider": provider_for("clip", settings).fingerprint("clip"),
-        }
-    )
-
-
-def cut_plan(storyboard: Storyboard, fps: int, crossfade: float) -> dict[str, Any]:
-    """What the final cut depends on besides the clip files: their order, lengths, transitions."""
-    return {
-        "order": [scene.id for scene in storyboard.scenes],
-        "durations": [scene.duration for scene in storyboard.scenes],
-        "fps": fps,
-        "crossfade": crossfade,
-    }

@@ -8,22 +8,27 @@ one-line reason; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Iterable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from doit.exceptions import TaskFailed
 
-from vidpipe import clipformat, costs, fsutil, media, stitch
+from vidpipe import fsutil
 from vidpipe.errors import StepFailed, VidpipeError
-from vidpipe.project import Project
+from vidpipe.media import clipformat, ffmpeg, stitch
+from vidpipe.project import costs
+from vidpipe.project.folder import Project
+from vidpipe.project.provenance import (
+    read_provenance,
+    sha256_text,
+    storyboard_edited_by_hand,
+    write_provenance,
+)
+from vidpipe.project.storyboard import Scene, Storyboard, load_storyboard, storyboard_json
 from vidpipe.providers import provider_for
 from vidpipe.providers.base import ClipJob, KeyframeJob, Provenance, Provider
-from vidpipe.storyboard import Scene, Storyboard, load_storyboard, storyboard_json
 
 
 def _step(func):
@@ -40,37 +45,6 @@ def _step(func):
     wrapper.__doc__ = func.__doc__
     wrapper.__module__ = func.__module__
     return wrapper
-
-
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def write_provenance(
-    project: Project, artifact: Path, record: Provenance, started: float, **more: Any
-) -> None:
-    data = {
-        **asdict(record),
-        "artifact": str(artifact.relative_to(project.root)),
-        "seconds": round(time.time() - started, 3),
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        **more,
-    }
-    fsutil.write_text(project.provenance_file(artifact), json.dumps(data, indent=2) + "\n")
-
-
-def read_provenance(project: Project, artifact: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(project.provenance_file(artifact).read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-
-
-def storyboard_edited_by_hand(project: Project) -> bool:
-    """True when storyboard.json is not byte-for-byte what the pipeline last wrote."""
-    record = read_provenance(project, project.storyboard_file)
-    text = project.storyboard_file.read_text(encoding="utf-8")
-    return record is None or record.get("sha256") != sha256_text(text)
 
 
 def check_image(path: Path) -> None:
@@ -188,7 +162,7 @@ def file_inputs(project: Project, paths: Iterable[Path]) -> dict[str, int]:
 def clip_spec(project: Project, scene: Scene) -> clipformat.ClipSpec:
     """The canonical form of a scene's clip."""
     settings = project.settings
-    frames = media.frame_count(scene.duration, settings.fps)
+    frames = ffmpeg.frame_count(scene.duration, settings.fps)
     return clipformat.ClipSpec(*settings.frame_size(), settings.fps, frames)
 
 

@@ -1,0 +1,1 @@
+"""A project folder and what it holds: settings, storyboard, status, provenance, costs."""
