@@ -58,7 +58,7 @@ def test_the_question_on_a_terminal():
 
 
 def test_without_a_terminal_paid_work_needs_yes():
-    with pytest.raises(NotConfirmed, match="doit resume id=p yes=1"):
+    with pytest.raises(NotConfirmed, match="vidpipe resume id=p yes=1"):
         costs.approve(CHARGES, Approval(), "p", io.StringIO())
 
 

@@ -161,7 +161,7 @@ def test_an_invalid_edit_is_refused_and_changes_nothing(project, edit, message):
     before = mtimes(project.root)
 
     result = run_doit("resume", f"id={project.id}")
-    assert result.returncode == 2
+    assert result.returncode == 4
     assert str(project.storyboard_file) in result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr

@@ -85,7 +85,7 @@ def test_a_prompt_containing_equals_signs_is_kept_whole(projects):
 )
 def test_bad_options_are_refused_and_create_nothing(projects, words, message):
     result = run_doit("generate", *words)
-    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.returncode == 4, result.stdout + result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert not projects.exists() or not any(projects.iterdir())

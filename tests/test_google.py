@@ -199,12 +199,12 @@ def test_last_frame_from_the_next_keyframe(projects, fake, vertex):
 
 def test_paid_work_waits_for_a_go_ahead(projects, fake, vertex):
     result = generate(vertex)
-    assert result.returncode == 2
+    assert result.returncode == 4
     assert "estimated total" in result.stdout
     assert "nothing was spent" in result.stderr and "yes=1" in result.stderr
     assert fake.calls == []
     project = only_project(projects)
-    assert f"doit resume id={project.id} yes=1" in result.stderr
+    assert f"vidpipe resume id={project.id} yes=1" in result.stderr
 
 
 def test_a_budget_stops_the_build_before_a_call_that_would_exceed_it(projects, fake, vertex):
@@ -307,7 +307,7 @@ def test_a_model_the_service_refuses_names_the_setting(projects, fake, vertex):
 
 def test_a_developer_api_key_alone_refuses_veo_before_spending(projects, fake):
     result = generate(fake.api_key_env(), "yes=1")
-    assert result.returncode == 2
+    assert result.returncode == 4
     assert "Veo clips need Vertex AI" in result.stderr
     assert "GOOGLE_GENAI_USE_VERTEXAI=true" in result.stderr
     assert fake.calls == [] and not any(projects.glob("*"))
@@ -324,7 +324,7 @@ def test_a_developer_api_key_makes_storyboards_and_keyframes(projects, fake):
 
 def test_no_google_configuration_says_what_to_set(projects, fake):
     result = generate({}, "yes=1")
-    assert result.returncode == 2
+    assert result.returncode == 4
     assert "Google is not configured: set GOOGLE_API_KEY" in result.stderr
 
 
@@ -343,7 +343,7 @@ def test_bad_google_settings_are_refused_before_anything_is_made(
     projects, fake, vertex, word, message
 ):
     result = generate(vertex, "yes=1", word)
-    assert result.returncode == 2
+    assert result.returncode == 4
     assert message in result.stderr
     assert fake.calls == [] and not any(projects.glob("*"))
 
@@ -351,7 +351,7 @@ def test_bad_google_settings_are_refused_before_anything_is_made(
 def test_google_settings_are_kept_in_project_yaml_and_sent(projects, fake, vertex):
     words = ["google.audio=0", "google.negative_prompt=blur", "google.person_generation=dont_allow"]
     result = generate(vertex, *words)
-    assert result.returncode == 2  # no go-ahead yet; the project is kept for `resume yes=1`
+    assert result.returncode == 6  # no go-ahead yet; the project is kept for `resume yes=1`
     project = only_project(projects)
     google = yaml.safe_load(project.settings_file.read_text())["provider_options"]["google"]
     assert google["audio"] is False and google["negative_prompt"] == "blur"

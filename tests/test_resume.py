@@ -46,7 +46,7 @@ def test_resume_without_id_takes_the_latest_unfinished_project(projects):
 def test_resume_of_an_unknown_project_is_a_clear_error(projects):
     for bad in ("no-such-project", "../etc", "x" * 200):
         result = run_doit("resume", f"id={bad}")
-        assert result.returncode == 2
+        assert result.returncode == 4
         assert result.stderr.startswith("error: ")
         assert "Traceback" not in result.stderr
 
@@ -94,7 +94,7 @@ def test_sigterm_stops_the_build_and_leaves_it_resumable(projects):
     build.send_signal(signal.SIGTERM)
     out, _ = build.communicate(timeout=60)
     assert build.returncode == 130
-    assert "interrupted; continue with: doit resume id=" in out
+    assert "interrupted; continue with: vidpipe resume id=" in out
     project = only_project(projects)
     assert read_status(project)["state"] == "interrupted"
 
@@ -109,7 +109,7 @@ def test_a_second_build_of_the_same_project_is_refused(projects):
     project.final_file.unlink()
     with project_lock(project):
         result = run_doit("resume", f"id={project.id}")
-    assert result.returncode == 3
+    assert result.returncode == 5
     assert f"project {project.id} is being built by pid {os.getpid()}" in result.stderr
     assert not project.final_file.exists()  # the refused build did nothing
     assert run_doit("resume", f"id={project.id}").returncode == 0

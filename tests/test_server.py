@@ -251,7 +251,7 @@ def test_a_token_is_required_when_configured(projects):
 
 def test_the_server_refuses_a_public_address_without_a_token(projects):
     result = run_doit("serve", "host=0.0.0.0", "port=0")
-    assert result.returncode == 2
+    assert result.returncode == 4
     assert "refusing to serve on 0.0.0.0 without authentication" in result.stderr
 
 

@@ -36,7 +36,7 @@ def test_paid_work_waits_for_yes_and_respects_the_budget(projects, fake, vertex,
         events = wait_job(jobs, project_id)
         estimate = next(event for event in events if event["event"] == "estimate")
         assert estimate["total_usd"] > 0
-        assert events[-1] == {**events[-1], "event": "exit", "exit_code": 2}
+        assert events[-1] == {**events[-1], "event": "exit", "exit_code": 6}
         assert fake.paid() == []  # nothing was spent
 
         too_little = client.post(f"/api/projects/{project_id}/resume", {"yes": True, "budget": 0})

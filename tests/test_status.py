@@ -138,7 +138,7 @@ def test_listing_is_newest_first_and_filters_by_status(projects):
     assert text.index("Second") < text.index("First")
     assert "\033[" not in text  # no colour codes when not on a terminal
     bad = run_doit("projects", "status=done")
-    assert bad.returncode == 2 and "use one of: pending" in bad.stderr
+    assert bad.returncode == 4 and "use one of: pending" in bad.stderr
 
 
 def test_stitch_recuts_without_regenerating_and_remembers_the_crossfade(projects):
@@ -156,12 +156,12 @@ def test_stitch_recuts_without_regenerating_and_remembers_the_crossfade(projects
     assert "up to date" in again.stdout
 
     too_long = run_doit("stitch", f"id={project.id}", "crossfade=0.6")
-    assert too_long.returncode == 2 and "crossfade=0.6 is too long for scene s1" in too_long.stderr
+    assert too_long.returncode == 4 and "crossfade=0.6 is too long for scene s1" in too_long.stderr
     assert "crossfade: 0.5" in project.settings_file.read_text()  # unchanged
 
     project.clip_file("s2").unlink()
     missing = run_doit("stitch", f"id={project.id}", "crossfade=0")
-    assert missing.returncode == 2 and "scene s2 has no clip yet" in missing.stderr
+    assert missing.returncode == 4 and "scene s2 has no clip yet" in missing.stderr
 
 
 def _lines(process) -> queue.Queue:

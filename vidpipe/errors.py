@@ -4,11 +4,14 @@ A `VidpipeError` is a user-facing problem: it is printed as one message (what we
 and how to fix it), never with a traceback. Anything else is a bug and keeps its traceback.
 """
 
-# Exit codes of the user commands (documented in the README).
+# Exit codes of the user commands (the README's table, tested). None is 2 or 3, which doit
+# itself uses (an error running a task; a command line doit did not understand).
 EXIT_OK = 0
 EXIT_BUILD_FAILED = 1  # a step failed; the project is kept and can be resumed
-EXIT_BAD_INPUT = 2  # bad command-line value or invalid hand edit; nothing was changed
-EXIT_BUSY = 3  # another build of the same project is running
+EXIT_BAD_INPUT = 4  # bad command-line value or invalid hand edit; nothing was changed
+EXIT_BUSY = 5  # another build of the same project is running
+EXIT_NOT_CONFIRMED = 6  # paid work waits for the go-ahead (yes=1); nothing was spent
+EXIT_INTERNAL = 70  # a bug in vidpipe (the traceback is printed); EX_SOFTWARE of sysexits.h
 EXIT_INTERRUPTED = 130  # Ctrl-C / SIGTERM; the project can be resumed
 
 
@@ -46,6 +49,8 @@ class OverBudget(StepFailed):
 
 class NotConfirmed(VidpipeError):
     """Paid work needs the user's go-ahead (`yes=1`, or an answer on a terminal)."""
+
+    exit_code = EXIT_NOT_CONFIRMED
 
 
 class MediaToolMissing(VidpipeError):

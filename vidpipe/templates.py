@@ -1,9 +1,10 @@
-"""Jinja2 templates from the repository's `templates/` folder (StrictUndefined: a missing
+"""Jinja2 templates from the top-level `templates/` folder (StrictUndefined: a missing
 variable is an error, never an empty string)."""
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 from pathlib import Path
 
@@ -13,8 +14,18 @@ TEMPLATES_ENV = "VIDPIPE_TEMPLATES"
 
 
 def templates_dir() -> Path:
+    """`$VIDPIPE_TEMPLATES`, else the repository's templates/ (a clone), else the copy the
+    wheel carries (the package vidpipe.prompt_templates)."""
     configured = os.environ.get(TEMPLATES_ENV)
-    return Path(configured) if configured else Path(__file__).resolve().parent.parent / "templates"
+    if configured:
+        return Path(configured)
+    clone = Path(__file__).resolve().parent.parent / "templates"
+    if (clone / "storyboard").is_dir():
+        return clone
+    spec = importlib.util.find_spec("vidpipe.prompt_templates")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("vidpipe's templates are missing; reinstall vidpipe")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 @functools.cache

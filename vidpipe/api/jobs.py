@@ -1,7 +1,7 @@
 """Background builds for the server: child processes over the same task graph as the CLI.
 
-Each job runs `doit <command> id=<project> progress=json` (the repository's dodo.py) as a child
-process and keeps its JSON progress events for readers. At most `max_builds` run at once; the
+Each job runs `python -m vidpipe <command> id=<project> progress=json` (the installed package)
+as a child process and keeps its JSON progress events for readers. At most `max_builds` run; the
 rest wait in order. One job per project at a time; the project lock also keeps a CLI build and
 a server build of one project from overlapping. A child dies with the server (SIGTERM, so it
 records itself as interrupted and stays resumable).
@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]  # where dodo.py is
-DIE_WITH_PARENT_ENV = "VIDPIPE_DIE_WITH_PARENT"
+from vidpipe.process import DIE_WITH_PARENT_ENV
+
 EVENTS_KEPT = 500
 
 
@@ -138,12 +138,11 @@ class JobManager:
     def _run(self, job: Job) -> None:
         env = {**os.environ, "VIDPIPE_PROJECTS": str(self.projects_root), DIE_WITH_PARENT_ENV: "1"}
         command = [
-            sys.executable, "-m", "doit", "-f", str(REPO_ROOT / "dodo.py"), *job.words,
-            f"id={job.project_id}", "progress=json",
+            sys.executable, "-m", "vidpipe", *job.words, f"id={job.project_id}", "progress=json",
         ]  # fmt: skip
         with subprocess.Popen(
             command,
-            cwd=REPO_ROOT,
+            cwd=self.projects_root,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -167,15 +166,3 @@ class JobManager:
             if errors.strip():
                 self._add_event(job, {"event": "error", "text": errors.strip()[-2000:]})
             self._add_event(job, {"event": "exit", "exit_code": process.returncode})
-
-
-def die_with_parent() -> None:
-    """In a build started by the server: get SIGTERM when the server process dies (Linux)."""
-    if os.environ.get(DIE_WITH_PARENT_ENV) != "1" or not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    pr_set_pdeathsig = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-    if os.getppid() == 1:  # the server died before we got here
-        os.kill(os.getpid(), signal.SIGTERM)

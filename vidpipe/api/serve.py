@@ -1,4 +1,4 @@
-"""`doit serve`: the HTTP API on waitress (threaded, one process)."""
+"""`vidpipe serve`: the HTTP API on waitress (threaded, one process)."""
 
 from __future__ import annotations
 
@@ -60,7 +60,16 @@ def serve_forever(words: dict[str, str]) -> int:
             print(f"resuming interrupted builds: {names}", flush=True)
         else:
             print(f"interrupted builds (POST .../resume to continue): {names}", flush=True)
-    server = waitress.create_server(make_app(root, jobs, token), host=host, port=port, threads=8)
+    try:
+        server = waitress.create_server(
+            make_app(root, jobs, token), host=host, port=port, threads=8
+        )
+    except OSError as err:
+        jobs.shutdown()
+        raise BadInput(
+            f"cannot listen on {host}:{port} ({err.strerror}); stop what uses it, or pick "
+            "another port: port=8001 (port=0 takes any free one)"
+        ) from None
     print(f"serving http://{host}:{server.effective_port}/api (projects in {root})", flush=True)
     signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: builds are told to stop too
     try:

@@ -68,7 +68,7 @@ def check_stitchable(project: Project, crossfade: float) -> None:
     if missing:
         raise NotReady(
             f"scene {missing[0]} has no clip yet, so there is nothing to stitch; "
-            f"build it first: doit resume id={project.id}"
+            f"build it first: vidpipe resume id={project.id}"
         )
 
 
@@ -114,9 +114,9 @@ def build_project(
     elif outcome == "complete":
         out.write(f"{'done' if log.ran else 'up to date'}: {final}\n")
     elif outcome == "interrupted":
-        out.write(f"interrupted; continue with: doit resume id={project.id}\n")
+        out.write(f"interrupted; continue with: vidpipe resume id={project.id}\n")
     else:
-        out.write(f"build failed; fix the problem above, then: doit resume id={project.id}\n")
+        out.write(f"build failed; fix the problem above, then: vidpipe resume id={project.id}\n")
     return code
 
 

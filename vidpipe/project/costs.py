@@ -125,7 +125,7 @@ def approve(
             return
     raise NotConfirmed(
         f"this build would spend about ${total(charges):.2f} and nothing was spent; to go "
-        f"ahead: doit resume id={project_id} yes=1 (add budget=<dollars> to cap it)"
+        f"ahead: vidpipe resume id={project_id} yes=1 (add budget=<dollars> to cap it)"
     )
 
 
