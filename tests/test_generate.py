@@ -73,7 +73,7 @@ def test_a_prompt_containing_equals_signs_is_kept_whole(projects):
     [
         ([], "say what the video is about"),
         (["prompt=   "], "say what the video is about"),
-        ([f"prompt={PROMPT}", "scene=3"], "unknown option scene="),
+        ([f"prompt={PROMPT}", "scene=3"], "takes no option scene=... (did you mean scenes?)"),
         ([f"prompt={PROMPT}", "scenes=0"], "scenes: Input should be greater than or equal to 1"),
         ([f"prompt={PROMPT}", "scenes=many"], "scenes: Input should be a valid integer"),
         ([f"prompt={PROMPT}", "clip_duration=-2"], "clip_duration: Input should be greater than 0"),

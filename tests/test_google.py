@@ -199,7 +199,7 @@ def test_last_frame_from_the_next_keyframe(projects, fake, vertex):
 
 def test_paid_work_waits_for_a_go_ahead(projects, fake, vertex):
     result = generate(vertex)
-    assert result.returncode == 4
+    assert result.returncode == 6  # no go-ahead; nothing was spent
     assert "estimated total" in result.stdout
     assert "nothing was spent" in result.stderr and "yes=1" in result.stderr
     assert fake.calls == []

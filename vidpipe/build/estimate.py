@@ -18,6 +18,7 @@ from vidpipe.build.depdb import DurableSqliteDB
 from vidpipe.inputs import storyboard_inputs, storyboard_is_current
 from vidpipe.project.costs import Charge
 from vidpipe.project.folder import Project
+from vidpipe.project.stages import SCENE_TASK, parse_scene_task
 from vidpipe.project.storyboard import load_storyboard
 from vidpipe.providers import provider_for
 
@@ -27,7 +28,7 @@ DEP_FILE = ".vidpipe/doit.sqlite3"  # relative to the project, as the build open
 def planned_charges(project: Project, only: list[str] | None = None) -> list[Charge]:
     """The charges of the steps the build will run (only the `only` tasks, when given)."""
     settings = project.settings
-    if only is not None and not any(name.startswith(("storyboard", "scene")) for name in only):
+    if only is not None and not any(name.startswith(("storyboard", SCENE_TASK)) for name in only):
         return []  # e.g. only the final cut: no provider is called
     if not storyboard_is_current(project, storyboard_inputs(project)):
         # a new storyboard: every scene will be new, as many as the settings ask for
@@ -41,7 +42,7 @@ def planned_charges(project: Project, only: list[str] | None = None) -> list[Cha
     storyboard = load_storyboard(project.storyboard_file)
     with contextlib.chdir(project.root):  # the graph's paths are relative to the project
         creator = graph.task_creators(project)["task_scene"]
-        tasks = [task for task in generate_tasks("scene", creator()) if task.actions]
+        tasks = [task for task in generate_tasks(SCENE_TASK, creator()) if task.actions]
         tasks_by_name = {task.name: task for task in tasks}
         deps = Dependency(DurableSqliteDB, DEP_FILE)
         try:
@@ -67,7 +68,7 @@ def planned_charges(project: Project, only: list[str] | None = None) -> list[Cha
         for task in tasks:
             if task.name not in stale or (only is not None and task.name not in only):
                 continue
-            scene_id, _, stage = task.name.removeprefix("scene:").rpartition("-")
+            scene_id, stage = parse_scene_task(task.name) or ("", "")
             provider = provider_for(stage, settings)
             make_job = steps.keyframe_job if stage == "keyframe" else steps.clip_job
             job = make_job(project, storyboard, provider, scene_id, project.root / task.targets[0])

@@ -26,6 +26,7 @@ from vidpipe.inputs import (
     storyboard_is_current,
 )
 from vidpipe.project.folder import Project
+from vidpipe.project.stages import SCENE_TASK, scene_subtask
 from vidpipe.project.storyboard import Scene, fingerprint, load_storyboard
 from vidpipe.providers import provider_for
 
@@ -67,21 +68,21 @@ def task_creators(project: Project) -> dict[str, Any]:
             keyframe_inputs = keyframe_config(settings, storyboard, scene)
             clip_inputs = clip_config(settings, scene)
             yield {
-                "name": f"{scene.id}-keyframe",
+                "name": scene_subtask(scene.id, "keyframe"),
                 "actions": [(steps.make_keyframe, [root, scene.id, keyframe_inputs])],
                 "file_dep": keyframes_used("keyframe", scene),
                 "targets": [keyframe],
                 "uptodate": [config_changed(keyframe_inputs)],
             }
             yield {
-                "name": f"{scene.id}-clip",
+                "name": scene_subtask(scene.id, "clip"),
                 "actions": [(steps.make_clip, [root, scene.id, clip_inputs])],
                 "file_dep": [keyframe, *keyframes_used("clip", scene)],
                 "targets": [rel(project.clip_file(scene.id))],
                 "uptodate": [config_changed(clip_inputs)],
             }
 
-    @create_after(executed="scene")
+    @create_after(executed=SCENE_TASK)
     def task_final() -> dict[str, Any]:
         storyboard = load_storyboard(project.storyboard_file)
         return {

@@ -19,19 +19,10 @@ from doit.exceptions import UnmetDependency
 
 from vidpipe.errors import VidpipeError
 from vidpipe.project.folder import Project
+from vidpipe.project.stages import step_of
 from vidpipe.project.status import write_status
 from vidpipe.project.storyboard import load_storyboard
 from vidpipe.read import index
-
-
-def step_of(task_name: str) -> tuple[str, str]:
-    """(status state, label) of a task: `scene:s3-clip` -> ("video_gen", "scene s3: clip")."""
-    if task_name.startswith("scene:"):
-        scene_id, _, kind = task_name.removeprefix("scene:").rpartition("-")
-        return ("keyframes" if kind == "keyframe" else "video_gen"), f"scene {scene_id}: {kind}"
-    if task_name == "final":
-        return "stitching", "final cut"
-    return "storyboard", task_name
 
 
 @dataclass

@@ -37,7 +37,7 @@ from vidpipe.read import index
 def check_project(project: Project, out: TextIO) -> None:
     """Refuse to start on bad settings or an invalid hand edit (nothing is changed)."""
     settings = project.settings
-    check_providers(settings)
+    check_providers(settings, source=str(project.settings_file))
     ffmpeg.ffmpeg_exe()
     if not project.storyboard_file.exists():
         durations = {"clip_duration": settings.clip_duration}

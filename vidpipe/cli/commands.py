@@ -29,6 +29,7 @@ from vidpipe.project.settings import (
     settings_from_words,
     validate_settings,
 )
+from vidpipe.project.stages import FINAL_TASK
 from vidpipe.project.status import STATES, read_status
 from vidpipe.providers import available, check_providers
 from vidpipe.read.index import ProjectIndex
@@ -61,7 +62,7 @@ def generate(words: dict[str, str]) -> int:
     approval = take_approval(words)
     settings = settings_from_words(words)
     check_crossfade(settings.crossfade, {"clip_duration": settings.clip_duration})
-    check_providers(settings)
+    settings = check_providers(settings, source="command line")
     project = create_project(settings)
     _announce(project, json_progress)
     return build_project(project, json_progress=json_progress, approval=approval)
@@ -153,7 +154,7 @@ def stitch(words: dict[str, str]) -> int:
     return build_project(
         project,
         json_progress=json_progress,
-        only=["final"],
+        only=[FINAL_TASK],
         prepare=lambda: project.save_settings(settings),
     )
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from vidpipe.errors import BadInput
+from vidpipe.project.stages import STAGES
 
 AspectRatio = Literal["16:9", "9:16", "1:1"]
 Resolution = Literal["360p", "480p", "720p", "1080p"]
-STAGES = ("storyboard", "keyframe", "clip")
 
 MAX_PROMPT_CHARS = 4000
 MAX_SCENES = 64
@@ -46,7 +46,8 @@ class ProjectSettings(BaseModel):
     workers: Annotated[int, Field(ge=1, le=16)] = 2
     providers: Providers = Providers()
     # each provider's own settings by provider name (e.g. google: {video_model: ...}),
-    # checked by that provider's options model; those in use get their defaults written here
+    # checked by that provider's options model (vidpipe.providers.check_providers, which also
+    # writes the defaults of those in use)
     provider_options: dict[str, dict[str, Any]] = {}
 
     @field_validator("prompt", "style")
@@ -65,13 +66,6 @@ class ProjectSettings(BaseModel):
         if not math.isfinite(value):
             raise ValueError("must be a finite number")
         return value
-
-    @model_validator(mode="after")
-    def _check_provider_options(self) -> ProjectSettings:
-        from vidpipe.providers import validate_options  # the registry imports this module
-
-        self.provider_options = validate_options(self)
-        return self
 
     def frame_size(self) -> tuple[int, int]:
         """(width, height) in pixels, both even, for the aspect ratio and resolution."""

@@ -63,11 +63,18 @@ def provider_for(stage: str, settings: ProjectSettings) -> Provider:
     return provider_class(getattr(settings.providers, stage), stage)(settings)
 
 
-def check_providers(settings: ProjectSettings) -> None:
-    """Refuse (BadInput) a stage that its provider cannot run as configured, before a build
-    spends anything."""
+def check_providers(settings: ProjectSettings, source: str = "settings") -> ProjectSettings:
+    """Refuse (BadInput) bad provider options, or a stage that its provider cannot run as
+    configured, before a build spends anything. Returns the settings with the options of every
+    provider in use filled in with their defaults."""
+    try:
+        options = validate_options(settings)
+    except ValueError as err:
+        raise BadInput(f"{source}: provider_options: {err}") from None
+    settings = settings.model_copy(update={"provider_options": options})
     for stage in STAGES:
         provider_for(stage, settings).check(stage)
+    return settings
 
 
 def validate_options(settings: ProjectSettings) -> dict[str, dict[str, Any]]:

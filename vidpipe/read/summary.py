@@ -14,6 +14,7 @@ from vidpipe.errors import VidpipeError
 from vidpipe.inputs import clip_config, keyframe_config
 from vidpipe.project.folder import Project, is_building
 from vidpipe.project.provenance import read_provenance, sha256_text
+from vidpipe.project.stages import scene_task
 from vidpipe.project.status import ACTIVE_STATES, read_status
 from vidpipe.project.storyboard import Storyboard, load_storyboard
 
@@ -78,13 +79,13 @@ def scene_states(
                     project,
                     keyframe,
                     keyframe_config(settings, storyboard, scene),
-                    failures.get(f"scene:{scene.id}-keyframe"),
+                    failures.get(scene_task(scene.id, "keyframe")),
                 ),
                 "clip": _artifact_state(
                     project,
                     clip,
                     clip_config(settings, scene),
-                    failures.get(f"scene:{scene.id}-clip"),
+                    failures.get(scene_task(scene.id, "clip")),
                 ),
             }
         )

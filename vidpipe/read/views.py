@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from vidpipe.build.reporter import step_of
+from vidpipe.project.stages import step_of
 
 COLOURS = {
     "complete": "32",  # green

@@ -1,0 +1,40 @@
+"""The stages of a build and the names of its doit tasks, in one place.
+
+Tasks are `storyboard`, `scene:<scene id>-keyframe`, `scene:<scene id>-clip` and `final`
+(the scene tasks are sub-tasks of the `scene` creator, so doit names them `scene:<name>`).
+"""
+
+from __future__ import annotations
+
+STAGES = ("storyboard", "keyframe", "clip")  # the stages a provider serves
+SCENE_TASK = "scene"  # the basename of the per-scene tasks
+FINAL_TASK = "final"
+
+
+def scene_subtask(scene_id: str, stage: str) -> str:
+    """The sub-task's own name under SCENE_TASK: `s3-clip`."""
+    return f"{scene_id}-{stage}"
+
+
+def scene_task(scene_id: str, stage: str) -> str:
+    """The full task name of a scene's stage: `scene:s3-clip`."""
+    return f"{SCENE_TASK}:{scene_subtask(scene_id, stage)}"
+
+
+def parse_scene_task(task_name: str) -> tuple[str, str] | None:
+    """(scene id, stage) of a scene task's name, or None for another task."""
+    if not task_name.startswith(f"{SCENE_TASK}:"):
+        return None
+    scene_id, _, stage = task_name.removeprefix(f"{SCENE_TASK}:").rpartition("-")
+    return scene_id, stage
+
+
+def step_of(task_name: str) -> tuple[str, str]:
+    """(status state, label) of a task: `scene:s3-clip` -> ("video_gen", "scene s3: clip")."""
+    scene = parse_scene_task(task_name)
+    if scene is not None:
+        scene_id, stage = scene
+        return ("keyframes" if stage == "keyframe" else "video_gen"), f"scene {scene_id}: {stage}"
+    if task_name == FINAL_TASK:
+        return "stitching", "final cut"
+    return "storyboard", task_name
