@@ -1,5 +1,6 @@
-"""A build started by the server dies with it: the server sets DIE_WITH_PARENT_ENV, the child
-asks the kernel for SIGTERM when its parent dies (recorded as interrupted, resumable)."""
+"""Signals of vidpipe's processes: SIGTERM stops a build or the server like Ctrl-C, and a build
+started by the server dies with it (the server sets DIE_WITH_PARENT_ENV; the child asks the
+kernel for SIGTERM when its parent dies, and is recorded as interrupted, resumable)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ import signal
 import sys
 
 DIE_WITH_PARENT_ENV = "VIDPIPE_DIE_WITH_PARENT"
+
+
+def raise_interrupt(signum: int, frame: object) -> None:
+    """A SIGTERM handler: stop like Ctrl-C (doit saves its state, the build stays resumable)."""
+    raise KeyboardInterrupt
 
 
 def die_with_parent() -> None:

@@ -8,6 +8,7 @@ import signal
 
 from vidpipe.api.jobs import JobManager
 from vidpipe.errors import EXIT_OK, BadInput
+from vidpipe.process import raise_interrupt
 from vidpipe.project.folder import all_projects, projects_root
 from vidpipe.read.summary import live_status
 
@@ -28,10 +29,6 @@ def _number(words: dict[str, str], name: str, default: int, low: int, high: int)
     if not value.isdigit() or not low <= int(value) <= high:
         raise BadInput(f"{name}={value} must be a whole number from {low} to {high}")
     return int(value)
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 def serve_forever(words: dict[str, str]) -> int:
@@ -71,7 +68,7 @@ def serve_forever(words: dict[str, str]) -> int:
             "another port: port=8001 (port=0 takes any free one)"
         ) from None
     print(f"serving http://{host}:{server.effective_port}/api (projects in {root})", flush=True)
-    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: builds are told to stop too
+    signal.signal(signal.SIGTERM, raise_interrupt)  # stop like Ctrl-C: builds are told to stop too
     try:
         server.run()
     except KeyboardInterrupt:

@@ -25,6 +25,7 @@ from vidpipe.errors import (
     NotReady,
 )
 from vidpipe.media import ffmpeg
+from vidpipe.process import raise_interrupt
 from vidpipe.project import costs
 from vidpipe.project.folder import Project, project_lock
 from vidpipe.project.provenance import storyboard_edited_by_hand
@@ -70,10 +71,6 @@ def check_stitchable(project: Project, crossfade: float) -> None:
             f"scene {missing[0]} has no clip yet, so there is nothing to stitch; "
             f"build it first: vidpipe resume id={project.id}"
         )
-
-
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 def build_project(
@@ -137,7 +134,7 @@ def _run_doit(project: Project, log: BuildLog, progress: Progress, args: list[st
             },
         }
     )
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)
     cwd = os.getcwd()
     try:
         os.chdir(project.root)  # the graph's paths are relative to the project
