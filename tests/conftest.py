@@ -6,12 +6,17 @@ tested against a loopback fake, and `no_network` refuses any other connection ma
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import av
 import pytest
@@ -31,6 +36,53 @@ GOOGLE_ENV = (
     "GOOGLE_CLOUD_LOCATION",
     "GOOGLE_APPLICATION_CREDENTIALS",
 )
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "slow: runs doit builds, ffmpeg or servers (deselect with -m 'not slow' for the fast "
+        "development loop)",
+    )
+
+
+def wait_until(
+    condition: Callable[[], Any],
+    timeout: float = 60.0,
+    what: str | Callable[[], str] = "the condition",
+    interval: float = 0.02,
+) -> Any:
+    """Poll `condition` until it returns something truthy, and return that; fail after
+    `timeout` seconds naming `what` was waited for (a callable `what` is asked then, so the
+    message can show the last thing seen)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            described = what() if callable(what) else what
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {described}")
+        time.sleep(interval)
+
+
+def recorded_tasks(project_root: Path) -> set[str]:
+    """The tasks a build of the project has recorded as done in its durable doit DB (each
+    record is committed as doit sets it, `deps:` last: a record with it is complete)."""
+    db = project_root / ".vidpipe" / "doit.sqlite3"
+    if not db.exists():
+        return set()
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    except sqlite3.Error:
+        return set()
+    try:
+        rows = conn.execute("select task_id, task_data from doit").fetchall()
+    except sqlite3.Error:  # the table is not made yet
+        return set()
+    finally:
+        conn.close()
+    return {task for task, data in rows if "deps:" in json.loads(data)}
 
 
 @pytest.fixture(autouse=True)

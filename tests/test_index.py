@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -48,6 +49,8 @@ WRITER = """
 import sys, pathlib
 from vidpipe.read.index import ProjectIndex
 index = ProjectIndex(pathlib.Path(sys.argv[1]))
+index.put({"id": "w-0", "state": "pending", "payload": "x" * 2000, "n": 0})
+print("ready", flush=True)  # imported, and written once: the kills may begin
 n = 0
 while True:
     n += 1
@@ -55,11 +58,23 @@ while True:
 """
 
 
+def wait_ready(writer: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Wait for the writer's line saying it has imported and written once."""
+    readable, _, _ = select.select([writer.stdout], [], [], timeout)
+    assert readable, f"the writer did not say it was ready within {timeout:g} s"
+    line = writer.stdout.readline()
+    assert line.strip() == "ready", f"the writer said {line!r} (exit code {writer.poll()})"
+
+
 def test_kill_9_of_a_writer_never_leaves_an_unreadable_index(tmp_path):
     root = tmp_path / "projects"
     for attempt in range(12):
-        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(root)])
-        time.sleep(0.15 + 0.05 * (attempt % 4))
+        writer = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(root)], stdout=subprocess.PIPE, text=True
+        )
+        wait_ready(writer)
+        # the behaviour under test: kills that land at varied points of the writes
+        time.sleep(0.05 * (attempt % 4))
         os.kill(writer.pid, signal.SIGKILL)
         writer.wait()
         if (root / ".index.json").exists():
