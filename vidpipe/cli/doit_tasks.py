@@ -12,7 +12,7 @@ from typing import Any
 from doit import doit_cmd
 from doit.reporter import ConsoleReporter
 
-from vidpipe.cli.commands import COMMANDS, Command, run_command
+from vidpipe.cli.commands import COMMANDS, Command, overview, run_command
 from vidpipe.cli.main import guarded
 from vidpipe.errors import EXIT_OK
 from vidpipe.process import die_with_parent
@@ -29,7 +29,7 @@ DOIT_CONFIG = {
     "backend": "vidpipe-memory",
     "verbosity": 2,
     "reporter": CommandReporter,
-    "default_tasks": [],
+    "default_tasks": ["usage"],  # bare `doit` prints the commands
 }
 
 
@@ -44,7 +44,8 @@ def _run(name: str) -> None:
 def _task(command: Command) -> Any:
     def creator() -> dict[str, Any]:
         # never up to date: a command runs whenever it is named
-        return {"actions": [(_run, [command.name])], "uptodate": [False], "doc": command.usage}
+        doc = f"{command.usage}   (every option: vidpipe help {command.name})"
+        return {"actions": [(_run, [command.name])], "uptodate": [False], "doc": doc}
 
     creator.__doc__ = f"{command.summary}: {command.usage}"
     return creator
@@ -52,3 +53,8 @@ def _task(command: Command) -> Any:
 
 for _name, _command in COMMANDS.items():
     globals()[f"task_{_name}"] = _task(_command)
+
+
+def task_usage() -> dict[str, Any]:
+    """The commands (what bare `doit` prints): doit usage."""
+    return {"actions": [lambda: print(overview())], "uptodate": [False], "verbosity": 2}
