@@ -132,3 +132,13 @@ def test_a_port_in_use_is_one_line(tmp_path):
         result = vidpipe("serve", f"port={port}", cwd=tmp_path)
     assert result.returncode == errors.EXIT_BAD_INPUT
     assert result.stderr.count("\n") == 1 and f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_bare_doit_in_the_clone_prints_the_commands():
+    result = subprocess.run(
+        [sys.executable, "-m", "doit"], cwd=REPO, env=doit_env(), capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for name in COMMANDS:
+        assert re.search(rf"^  {name} ", result.stdout, re.M), name
