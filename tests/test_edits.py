@@ -14,6 +14,8 @@ from PIL import Image
 
 from vidpipe.project.folder import Project
 
+pytestmark = pytest.mark.slow  # doit builds
+
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:

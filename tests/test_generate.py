@@ -8,6 +8,8 @@ import pytest
 import yaml
 from conftest import FAST, only_project, probe, run_doit
 
+pytestmark = pytest.mark.slow  # doit builds
+
 PROMPT = "A lighthouse keeper finds a message in a bottle"
 
 

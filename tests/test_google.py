@@ -8,16 +8,17 @@ import os
 import re
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import FAST, only_project, probe, run_doit, start_doit
+from conftest import FAST, only_project, probe, run_doit, start_doit, wait_until
 from fake_google import Fault
 
 from vidpipe.project.storyboard import load_storyboard
 from vidpipe.providers.google_options import CATALOG_FILE, GoogleOptions
+
+pytestmark = pytest.mark.slow  # doit builds against the loopback fake
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "google.md"
 # Quick polls and retries; clips run one at a time so that concurrency is observable.
@@ -125,17 +126,14 @@ def test_a_resume_after_kill_9_during_polling_collects_the_started_clips(project
     fake.release.clear()  # operations run until released
     build = start_doit("generate", "prompt=A lighthouse keeper", *GOOGLE, "yes=1", **vertex)
     try:
-        deadline = time.monotonic() + 60
-        pending = None
-        while time.monotonic() < deadline:
-            found = list(projects.glob("*/.vidpipe/pending/clips/*.json"))
-            if len(found) == 2:  # google.clip_concurrency: two clips started and saved
-                pending = found
-                break
+
+        def two_clips_started() -> bool:
             assert build.poll() is None, build.communicate()
-            time.sleep(0.05)
-        assert pending, "two clips never started"
-        time.sleep(0.2)  # polling
+            # google.clip_concurrency: two clips started and saved
+            return len(list(projects.glob("*/.vidpipe/pending/clips/*.json"))) == 2
+
+        wait_until(two_clips_started, what="two clips started and saved")
+        wait_until(lambda: len(fake.of_kind("poll")) >= 2, what="the build polling the clips")
         os.killpg(build.pid, signal.SIGKILL)
         build.wait()
     finally:

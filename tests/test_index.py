@@ -13,11 +13,14 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from conftest import FAST, run_doit
 
 from vidpipe.project.folder import create_project
 from vidpipe.project.settings import ProjectSettings
 from vidpipe.read.index import ProjectIndex
+
+pytestmark = pytest.mark.slow  # doit builds and writer processes
 
 
 def _writer(root: str, name: str, count: int) -> None:

@@ -3,12 +3,15 @@ no 5xx, and every answer matches the document."""
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from vidpipe.api.app import make_app
 from vidpipe.api.jobs import JobManager
+
+pytestmark = pytest.mark.slow  # schemathesis against the whole API
 
 EXAMPLES_PER_OPERATION = 25
 

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import pytest
-from conftest import FAST, mtimes, only_project, probe, run_doit, start_doit
+from conftest import (
+    FAST,
+    mtimes,
+    only_project,
+    probe,
+    recorded_tasks,
+    run_doit,
+    start_doit,
+    wait_until,
+)
 
 from vidpipe.project.folder import project_lock
+from vidpipe.project.stages import scene_task
 from vidpipe.project.status import read_status
+
+pytestmark = pytest.mark.slow  # doit builds
 
 
 def test_resume_after_success_runs_nothing(projects):
@@ -55,22 +66,21 @@ def finished_clips(projects) -> list:
     return [p for p in projects.glob("*/clips/*.mp4") if ".partial-" not in p.name]
 
 
-def _wait_for(condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
+def recorded_clips(projects) -> list:
+    """Finished clips whose step the build has recorded in its doit DB: finished by any
+    definition (a clip renamed in the very last instant before a kill may not be)."""
+    return [
+        path
+        for path in finished_clips(projects)
+        if scene_task(path.stem, "clip") in recorded_tasks(path.parent.parent)
+    ]
 
 
 def test_kill_9_during_clips_keeps_every_finished_clip(projects):
     build = start_doit("generate", "prompt=A long night train", "scenes=8", "clip_duration=2",
                        "resolution=360p")  # fmt: skip
-    _wait_for(lambda: len(finished_clips(projects)) >= 3)
-    # Clips that finished a moment before the kill are finished by any definition (their
-    # task has been recorded); a clip renamed in the very last instant may not be.
-    time.sleep(0.3)
-    finished = {path: path.stat() for path in finished_clips(projects)}
-    finished = {p: s for p, s in finished.items() if s.st_mtime < time.time() - 0.25}
+    wait_until(lambda: len(recorded_clips(projects)) >= 3, what="three clips recorded as done")
+    finished = {path: path.stat() for path in recorded_clips(projects)}
     os.killpg(build.pid, signal.SIGKILL)
     build.wait()
     project = only_project(projects)
@@ -90,7 +100,7 @@ def test_kill_9_during_clips_keeps_every_finished_clip(projects):
 def test_sigterm_stops_the_build_and_leaves_it_resumable(projects):
     build = start_doit("generate", "prompt=A quiet harbour", "scenes=6", "clip_duration=2",
                        "resolution=360p")  # fmt: skip
-    _wait_for(lambda: len(finished_clips(projects)) >= 1)
+    wait_until(lambda: finished_clips(projects), what="a finished clip")
     build.send_signal(signal.SIGTERM)
     out, _ = build.communicate(timeout=60)
     assert build.returncode == 130

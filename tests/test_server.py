@@ -14,22 +14,27 @@ import time
 
 import pytest
 from api_client import Client, running_server
-from conftest import REPO, doit_env, mtimes, probe, run_doit
+from conftest import REPO, doit_env, mtimes, probe, recorded_tasks, run_doit, wait_until
 
 from vidpipe.project.folder import Project, create_project
 from vidpipe.project.settings import ProjectSettings
+from vidpipe.project.stages import scene_task
+
+pytestmark = pytest.mark.slow  # servers and builds
 
 SMALL = {"scenes": 2, "clip_duration": 1, "resolution": "360p"}
 
 
 def wait_state(client: Client, project_id: str, states: set[str], timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        status = client.get(f"/api/projects/{project_id}/status").json
-        if status["state"] in states and status["job"] is None:
-            return status
-        assert time.monotonic() < deadline, status
-        time.sleep(0.05)
+    last: dict = {}
+
+    def settled() -> dict | None:
+        last.update(client.get(f"/api/projects/{project_id}/status").json)
+        return dict(last) if last["state"] in states and last["job"] is None else None
+
+    return wait_until(
+        settled, timeout, what=lambda: f"{project_id} to settle in {sorted(states)}: {last}"
+    )
 
 
 @pytest.fixture
@@ -230,10 +235,7 @@ def test_stitch_and_cancel_through_the_api(api, projects):
 
     slow = {"prompt": "A long film", "scenes": 8, "clip_duration": 3, "resolution": "360p"}
     long_id = api.post("/api/generate", slow).json["id"]
-    deadline = time.monotonic() + 60
-    while not list((projects / long_id).glob("clips/s[0-9].mp4")):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_until(lambda: list((projects / long_id).glob("clips/s[0-9].mp4")), what="a first clip")
     assert api.post(f"/api/projects/{long_id}/cancel").status == 202
     assert wait_state(api, long_id, {"interrupted", "failed", "complete"})["state"] == "interrupted"
     assert api.post(f"/api/projects/{long_id}/resume").status == 202
@@ -302,26 +304,30 @@ def test_kill_9_of_the_server_leaves_a_resumable_project(projects):
         slow = {"prompt": "A night train", "scenes": 8, "clip_duration": 3, "resolution": "360p"}
         project_id = client.post("/api/generate", slow).json["id"]
         clips = projects / project_id / "clips"
-        deadline = time.monotonic() + 60
-        while len(list(clips.glob("s[0-9].mp4"))) < 2:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        time.sleep(0.3)
-        finished = {p: p.stat().st_mtime_ns for p in clips.glob("s[0-9].mp4")}
+
+        def recorded() -> list:
+            # clips whose step the build has recorded: finished by any definition
+            done = recorded_tasks(clips.parent)
+            return [p for p in clips.glob("s[0-9].mp4") if scene_task(p.stem, "clip") in done]
+
+        wait_until(lambda: len(recorded()) >= 2, what="two clips made and recorded")
+        finished = {p: p.stat().st_mtime_ns for p in recorded()}
         os.kill(server.pid, signal.SIGKILL)
         server.wait()
     finally:
         if server.poll() is None:
             server.kill()
 
-    deadline = time.monotonic() + 30  # the build notices its server died and stops
-    while (projects / project_id / ".vidpipe" / "lock").exists():
-        from vidpipe.project.folder import is_building
+    from vidpipe.project.folder import is_building
 
-        if not is_building(Project(projects / project_id)):
-            break
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_until(  # the build notices its server died and stops
+        lambda: (
+            not (projects / project_id / ".vidpipe" / "lock").exists()
+            or not is_building(Project(projects / project_id))
+        ),
+        timeout=30,
+        what="the orphaned build to stop",
+    )
 
     server, client = _start_server(projects)
     try:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
+import pytest
 from api_client import running_server
-from conftest import probe
+from conftest import probe, wait_until
+
+pytestmark = pytest.mark.slow  # a server and builds
 
 GOOGLE_OPTIONS = {"poll_interval": 0.02, "retry_initial_delay": 0.01, "retry_attempts": 3}
 BODY = {
@@ -19,10 +20,7 @@ BODY = {
 
 
 def wait_job(jobs, project_id: str) -> list[dict]:
-    deadline = time.monotonic() + 120
-    while jobs.active(project_id):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_until(lambda: not jobs.active(project_id), 120, what=f"the job of {project_id} to end")
     return list(jobs.jobs[project_id].events)
 
 

@@ -12,8 +12,24 @@ import sys
 import threading
 import time
 
-from conftest import FAST, REPO, doit_env, mtimes, only_project, probe, run_doit, start_doit
+import pytest
+from conftest import (
+    FAST,
+    REPO,
+    doit_env,
+    mtimes,
+    only_project,
+    probe,
+    recorded_tasks,
+    run_doit,
+    start_doit,
+    wait_until,
+)
 from PIL import Image
+
+from vidpipe.project.stages import scene_task
+
+pytestmark = pytest.mark.slow  # doit builds
 
 ORDER = ["storyboard", "keyframes", "video_gen", "stitching", "complete"]
 
@@ -31,7 +47,7 @@ def test_status_moves_through_the_steps_in_order(projects):
                     continue
                 if not seen or seen[-1] != state:
                     seen.append(state)
-            time.sleep(0.002)
+            time.sleep(0.002)  # sampling the status as a reader would, not waiting
 
     poller = threading.Thread(target=poll)
     poller.start()
@@ -64,11 +80,14 @@ def status_json(project_id: str) -> dict:
 def test_a_killed_build_shows_interrupted_and_resume_completes_it(projects):
     build = start_doit("generate", "prompt=A comet", "scenes=6", "clip_duration=2",
                        "resolution=360p")  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not list(projects.glob("*/clips/s[0-9].mp4")):
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    time.sleep(0.3)  # let that clip's step be recorded
+
+    def a_clip_recorded() -> bool:
+        return any(
+            scene_task(path.stem, "clip") in recorded_tasks(path.parent.parent)
+            for path in projects.glob("*/clips/s[0-9].mp4")
+        )
+
+    wait_until(a_clip_recorded, what="a clip made and its step recorded")
     os.killpg(build.pid, signal.SIGKILL)
     build.wait()
     project = only_project(projects)

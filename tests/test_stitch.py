@@ -17,6 +17,8 @@ from vidpipe.media import audiosplice, clipformat, ffmpeg, stitch
 from vidpipe.media.clipformat import ClipSpec
 from vidpipe.media.stitch import ClipRef, Part, Window
 
+pytestmark = pytest.mark.slow  # ffmpeg and doit builds
+
 SIZE = (640, 360)
 FPS = 24
 AAC_FRAME = 1024 / ffmpeg.AUDIO_RATE  # what a decoder may add after the last sample
