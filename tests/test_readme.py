@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 import shlex
 
+import pytest
 from conftest import REPO, only_project, probe
 from test_cli import vidpipe
+
+pytestmark = pytest.mark.slow  # a whole offline generate at the defaults
 
 
 def quickstart_commands() -> list[str]:
