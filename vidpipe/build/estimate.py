@@ -64,7 +64,7 @@ def planned_charges(project: Project, only: list[str] | None = None) -> list[Cha
                     stale.add(task.name)
                     changed = True
 
-        charges: list[Charge] = []
+        charges = []
         for task in tasks:
             if task.name not in stale or (only is not None and task.name not in only):
                 continue

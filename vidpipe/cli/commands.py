@@ -74,13 +74,14 @@ def resume(words: dict[str, str]) -> int:
     if "id" in words:
         project = open_project(words["id"])
     else:
-        project = latest_unfinished()
-        if project is None:
+        unfinished = latest_unfinished()
+        if unfinished is None:
             print(
                 "nothing to resume: every project is complete (resume id=<id> rebuilds one "
                 "after a hand edit)"
             )
             return EXIT_OK
+        project = unfinished
     _announce(project, json_progress)
     return build_project(project, json_progress=json_progress, approval=approval)
 

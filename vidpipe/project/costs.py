@@ -44,7 +44,7 @@ class Approval:
 
 def take_approval(words: dict[str, str]) -> Approval:
     """Take `yes=` and `budget=` out of the command-line words."""
-    given = {name: words.pop(name) for name in ("yes", "budget") if name in words}
+    given: dict[str, str] = {name: words.pop(name) for name in ("yes", "budget") if name in words}
     return approval_from_words(given)
 
 

@@ -114,6 +114,7 @@ class GoogleProvider(Provider):
     # --- what the core asks -------------------------------------------------------------
     def fingerprint(self, stage: str) -> dict[str, Any]:
         o = self.options
+        used: dict[str, Any]
         if stage == "storyboard":
             used = {"model": o.text_model, "template": templates.source_text(STORYBOARD_TEMPLATE)}
         elif stage == "keyframe":
@@ -219,7 +220,9 @@ class GoogleProvider(Provider):
             extra={"scenes": s.scenes},
         )
 
-    def _storyboard_from(self, response: types.GenerateContentResponse, draft: type) -> Storyboard:
+    def _storyboard_from(
+        self, response: types.GenerateContentResponse, draft: type[BaseModel]
+    ) -> Storyboard:
         model = self.options.text_model
         text = response.text
         if not text:
@@ -388,7 +391,9 @@ class GoogleProvider(Provider):
     def _wait(self, job: ClipJob, name: str) -> types.GenerateVideosOperation:
         o = self.options
         deadline = time.monotonic() + o.clip_timeout
-        operation = types.GenerateVideosOperation(name=name)
+        # `name` is a pydantic field declared on the SDK's plain `Operation` mixin, which mypy's
+        # pydantic support does not see as a field of the model
+        operation = types.GenerateVideosOperation(name=name)  # type: ignore[call-arg]
         while True:
             with self._calling("video_model", o.video_model):
                 try:

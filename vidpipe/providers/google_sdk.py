@@ -9,6 +9,7 @@ import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from google import genai
 from google.auth import exceptions as auth_errors
@@ -49,7 +50,7 @@ def make_client(options: GoogleOptions) -> genai.Client:
         jitter=options.retry_initial_delay,
         http_status_codes=RETRY_CODES,
     )
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     if vertex_from_env():
         # The same values the SDK would read itself, passed explicitly: only then does it
         # honour GOOGLE_VERTEX_BASE_URL and keep the API path under a custom base URL.

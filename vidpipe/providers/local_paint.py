@@ -129,9 +129,8 @@ def paint_keyframe(
     look = read_look(image_prompt, context, style)
     seed = hashlib.sha256(f"{image_prompt}|{context}|{style}|{size}".encode()).hexdigest()
     rng = random.Random(seed)
-    sky_top, sky_low, ground, sun_color, sun_height = (
-        _grade(c, look) if isinstance(c, tuple) else c for c in LIGHTS[look.light]
-    )
+    *colors, sun_height = LIGHTS[look.light]
+    sky_top, sky_low, ground, sun_color = (_grade(c, look) for c in colors)
     horizon = {"wide": 0.62, "medium": 0.7, "close-up": 0.78, "low-angle": 0.86}[look.shot]
     horizon_y = round(height * horizon)
     unit = min(width, height)
@@ -313,7 +312,12 @@ def _caption(image: Image.Image, title: str, caption: str) -> None:
     )
 
 
-def _fit(text: str, font: ImageFont.FreeTypeFont, max_width: float, max_lines: int = 2) -> str:
+def _fit(
+    text: str,
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+    max_width: float,
+    max_lines: int = 2,
+) -> str:
     """Wrap to at most `max_lines` lines, with an ellipsis when the text does not fit."""
     lines: list[str] = []
     current = ""
