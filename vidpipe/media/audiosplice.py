@@ -27,15 +27,22 @@ Output packet n (n = 0 is the encoder priming, which players skip) decodes to th
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from vidpipe.errors import StepFailed
 from vidpipe.media import ffmpeg
+
+if TYPE_CHECKING:
+    import numpy as np
+    from av.audio.codeccontext import AudioCodecContext
+    from av.audio.stream import AudioStream
+    from av.packet import Packet
+    from numpy.typing import NDArray
 
 FRAME = 1024  # samples in an AAC frame
 WARMUP = 4  # frames encoded (and dropped) before the first one kept: fewer leave a
@@ -164,7 +171,7 @@ class Spliced:
     packets."""
 
     plan: Plan
-    rendered: dict[int, list[Any]]
+    rendered: dict[int, list[Packet]]
 
 
 def render(plan: Plan, clips: ffmpeg.Containers, threads: int = 1) -> Spliced | None:
@@ -189,23 +196,24 @@ def render(plan: Plan, clips: ffmpeg.Containers, threads: int = 1) -> Spliced | 
             shares = [[piece for _, piece in pieces[k::threads]] for k in range(threads)]
             for k, share in enumerate(pool.map(functools.partial(_encode_apart, plan), shares)):
                 encoded[k::threads] = share
-    rendered: dict[int, list[Any]] = {}
+    rendered: dict[int, list[Packet]] = {}
     for (segment, _), packets in zip(pieces, encoded, strict=True):
         rendered.setdefault(segment, []).extend(packets)
     return Spliced(plan, rendered)
 
 
-def _encode_apart(plan: Plan, pieces: list[Segment]) -> list[list[Any]]:
+def _encode_apart(plan: Plan, pieces: list[Segment]) -> list[list[Packet]]:
     """Re-encode `pieces` one after another, on a thread of their own (so with containers of
     their own)."""
     with ffmpeg.Containers() as clips:
         return [_encode(plan, clips, piece) for piece in pieces]
 
 
-def packets(spliced: Spliced, clips: ffmpeg.Containers) -> Iterator[Any]:
+def packets(spliced: Spliced, clips: ffmpeg.Containers) -> Iterator[Packet]:
     """Every packet of the cut's audio, in order, timed."""
     plan = spliced.plan
     for segment in plan.segments:
+        packets: Iterable[Packet]
         if segment.track is None:
             packets = spliced.rendered[segment.first]
         else:
@@ -216,19 +224,20 @@ def packets(spliced: Spliced, clips: ffmpeg.Containers) -> Iterator[Any]:
             yield packet
 
 
-def _audio(clips: ffmpeg.Containers, path: Path) -> Any:
+def _audio(clips: ffmpeg.Containers, path: Path) -> AudioStream:
     return clips.open(path).streams.audio[0]
 
 
-def _samples_per_tick(stream: Any) -> float:
-    return float(stream.time_base / TIME_BASE)
+def _samples_per_tick(stream: AudioStream) -> float:
+    return float(ffmpeg.time_base(stream) / TIME_BASE)
 
 
-def _clip_packets(stream: Any, first: int, last: int) -> Iterator[tuple[int, Any]]:
+def _clip_packets(stream: AudioStream, first: int, last: int) -> Iterator[tuple[int, Packet]]:
     """(number, packet) for a clip's packets number `first` to `last` - 1 (0 is the priming)."""
     samples = _samples_per_tick(stream)
-    stream.container.seek(round((first - 1) * FRAME / samples), stream=stream)
-    for packet in stream.container.demux(stream):
+    container = ffmpeg.input_container(stream)
+    container.seek(round((first - 1) * FRAME / samples), stream=stream)
+    for packet in container.demux(stream):
         if packet.pts is None:
             continue
         number = round(packet.pts * samples) // FRAME + 1
@@ -238,7 +247,7 @@ def _clip_packets(stream: Any, first: int, last: int) -> Iterator[tuple[int, Any
             yield number, packet
 
 
-def _copied(clips: ffmpeg.Containers, track: Track, segment: Segment) -> Iterator[Any]:
+def _copied(clips: ffmpeg.Containers, track: Track, segment: Segment) -> Iterator[Packet]:
     stream = _audio(clips, track.path)
     first, last = segment.first - track.shift, segment.last - track.shift
     expected = first
@@ -251,7 +260,7 @@ def _copied(clips: ffmpeg.Containers, track: Track, segment: Segment) -> Iterato
         raise StepFailed(f"{track.path.name}: audio packet {expected} is missing")
 
 
-def _decoded(clips: ffmpeg.Containers, track: Track, first: int, last: int) -> Any:
+def _decoded(clips: ffmpeg.Containers, track: Track, first: int, last: int) -> NDArray[np.float32]:
     """The clip's decoded samples [first, last), as a (channels, samples) float array."""
     import numpy as np
 
@@ -274,7 +283,7 @@ def _decoded(clips: ffmpeg.Containers, track: Track, first: int, last: int) -> A
     return out
 
 
-def _volume(plan: Plan, index: int, first: int, last: int) -> Any:
+def _volume(plan: Plan, index: int, first: int, last: int) -> NDArray[np.float32]:
     """Track `index`'s volume over the cut's samples [first, last)."""
     import numpy as np
 
@@ -290,7 +299,7 @@ def _volume(plan: Plan, index: int, first: int, last: int) -> Any:
     return volume.astype(np.float32)
 
 
-def _mixed(plan: Plan, clips: ffmpeg.Containers, first: int, last: int) -> Any:
+def _mixed(plan: Plan, clips: ffmpeg.Containers, first: int, last: int) -> NDArray[np.float32]:
     """The cut's samples [first, last): every track that sounds there, at its volume."""
     import numpy as np
 
@@ -304,7 +313,7 @@ def _mixed(plan: Plan, clips: ffmpeg.Containers, first: int, last: int) -> Any:
     return out
 
 
-def encoder() -> Any:
+def encoder() -> AudioCodecContext:
     """An AAC encoder with the clips' settings (ffmpeg.AUDIO_CODEC_ARGS)."""
     import av
 
@@ -319,7 +328,7 @@ def encoder() -> Any:
     return context
 
 
-def _encode(plan: Plan, clips: ffmpeg.Containers, segment: Segment) -> list[Any]:
+def _encode(plan: Plan, clips: ffmpeg.Containers, segment: Segment) -> list[Packet]:
     """Re-encode the packets of `segment` from the mixed clips."""
     import av
 
@@ -329,7 +338,7 @@ def _encode(plan: Plan, clips: ffmpeg.Containers, segment: Segment) -> list[Any]
     end = plan.samples if at_end else min(plan.samples, (segment.last + LOOKAHEAD) * FRAME)
     samples = _mixed(plan, clips, begin, end)
     context = encoder()
-    packets: list[Any] = []
+    packets: list[Packet] = []
     for offset in range(0, samples.shape[1], FRAME):
         frame = av.AudioFrame.from_ndarray(
             samples[:, offset : offset + FRAME], format="fltp", layout="stereo"

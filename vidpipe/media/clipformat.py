@@ -96,7 +96,7 @@ def probe(path: Path) -> ClipFacts:
                     keyframes.add(packet.pts)
             else:
                 audio_start = packet.pts if audio_start is None else audio_start
-                audio_end = max(audio_end, packet.pts + packet.duration)
+                audio_end = max(audio_end, packet.pts + (packet.duration or 0))
         return ClipFacts(
             kinds,
             _video_facts(video, sorted(pts), keyframes) if video is not None else None,

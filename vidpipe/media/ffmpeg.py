@@ -10,9 +10,15 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from vidpipe.errors import MediaToolMissing, StepFailed
+
+if TYPE_CHECKING:
+    from fractions import Fraction
+
+    from av.container import InputContainer
+    from av.stream import Stream
 
 FFMPEG_ENV = "VIDPIPE_FFMPEG"
 AUDIO_RATE = 48000
@@ -98,12 +104,24 @@ def run_ffmpeg(args: list[str], doing: str) -> None:
         raise StepFailed(f"ffmpeg failed while {doing}: {log}")
 
 
-def open_mp4(path: Path) -> Any:
+def open_mp4(path: Path) -> InputContainer:
     """Open one of vidpipe's own MP4 files for reading with PyAV (naming the format skips
     probing for it: a third of the time of opening a clip)."""
     import av
 
     return av.open(str(path), format="mp4")
+
+
+def time_base(stream: Stream) -> Fraction:
+    """A stream's time base (PyAV types it optional: the streams of an opened file have one)."""
+    assert stream.time_base is not None
+    return stream.time_base
+
+
+def input_container(stream: Stream) -> InputContainer:
+    """The container a stream of a file opened for reading is in (PyAV types it as any
+    container, input or output)."""
+    return cast("InputContainer", stream.container)
 
 
 class Containers(contextlib.ExitStack):
@@ -112,9 +130,9 @@ class Containers(contextlib.ExitStack):
 
     def __init__(self) -> None:
         super().__init__()
-        self.opened: dict[Path, Any] = {}
+        self.opened: dict[Path, InputContainer] = {}
 
-    def open(self, path: Path) -> Any:
+    def open(self, path: Path) -> InputContainer:
         if path not in self.opened:
             self.opened[path] = self.enter_context(open_mp4(path))
         return self.opened[path]

@@ -27,10 +27,14 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from vidpipe.errors import StepFailed
 from vidpipe.media import audiosplice, clipformat, ffmpeg
+
+if TYPE_CHECKING:
+    from av.container import InputContainer
+    from av.packet import Packet
 
 # the clips' colour tags: a mask stream tagged otherwise would be range-converted (0..255 to
 # 16..235) on its way into maskedmerge, and no crossfade would start or end cleanly
@@ -316,8 +320,8 @@ def _audio_graph(cut: Cut) -> str:
 
 
 def _video_packets(
-    container: Any, start: int, end: int, fps: int, shift: int, delay: int
-) -> Iterator[Any]:
+    container: InputContainer, start: int, end: int, fps: int, shift: int, delay: int
+) -> Iterator[Packet]:
     """The video packets of frames [start, end), moved by `shift` frames. Frame `start` is a
     keyframe and no frame before `end` refers to one after it (closed GOPs, `end` on a
     keyframe or the end), so these packets decode on their own.
@@ -327,7 +331,7 @@ def _video_packets(
     where each encode's own could collide at a joint (encodes do not agree on where within a
     GOP their decoding times fall)."""
     stream = container.streams.video[0]
-    ticks = 1 / (fps * stream.time_base)  # timestamp ticks per frame
+    ticks = 1 / (fps * ffmpeg.time_base(stream))  # timestamp ticks per frame
     frames_per_tick = float(1 / ticks)
     moved = round(shift * ticks)
     container.seek(round(start * ticks), stream=stream, backward=True)
@@ -351,16 +355,16 @@ def _video_packets(
         raise StepFailed(f"{_name(container)}: found {count} of the {end - start} frames")
 
 
-def _reorder_delay(container: Any, fps: int) -> int:
+def _reorder_delay(container: InputContainer, fps: int) -> int:
     """How many frames the clips' decoding times run behind their frames (the encoder's
     reordering depth: 2 for x264's B-frame pyramid), read from the first packet."""
     stream = container.streams.video[0]
     container.seek(0, stream=stream)
-    first = next(packet for packet in container.demux(stream) if packet.dts is not None)
-    return max(0, round(-first.dts * fps * stream.time_base))
+    first = next(packet.dts for packet in container.demux(stream) if packet.dts is not None)
+    return max(0, round(-first * fps * ffmpeg.time_base(stream)))
 
 
-def _name(container: Any) -> str:
+def _name(container: InputContainer) -> str:
     return Path(container.name).name
 
 
@@ -383,11 +387,12 @@ def _assemble(
         audio = output.add_stream_from_template(clip.streams.audio[0])
         video_packets = _cut_packets(cut, files, template.codec_context.extradata)
         if spliced is not None:
-            audio_packets = audiosplice.packets(spliced, sounds)
+            audio_packets: Iterator[Packet] = audiosplice.packets(spliced, sounds)
             tick = float(audiosplice.TIME_BASE)
         else:
             track = files.open(cut.audio).streams.audio[0]
-            audio_packets, tick = track.container.demux(track), float(track.time_base)
+            audio_packets = ffmpeg.input_container(track).demux(track)
+            tick = float(ffmpeg.time_base(track))
         # interleaved by decoding time, in seconds
         packets = heapq.merge(
             ((at, packet, video) for at, packet in video_packets),
@@ -401,7 +406,7 @@ def _assemble(
 
 def _cut_packets(
     cut: Cut, files: ffmpeg.Containers, headers: bytes | None
-) -> Iterator[tuple[float, Any]]:
+) -> Iterator[tuple[float, Packet]]:
     """Every video packet of the final cut, in order, with its final timestamps, and its
     decoding time in seconds."""
     rendered = None
@@ -414,14 +419,16 @@ def _cut_packets(
     for part in cut.parts:
         length = part.frames(cut.fade)
         if part.rendered:
+            assert rendered is not None  # the cut has rendered parts
             container, start = rendered, rendered_position
             rendered_position += length
         else:
             window = part.windows[0]
             container, start = files.open(cut.paths[window.clip]), window.start
-        tick = float(container.streams.video[0].time_base)
+        tick = float(ffmpeg.time_base(container.streams.video[0]))
         shift = position - start
         for packet in _video_packets(container, start, start + length, cut.fps, shift, cut.delay):
+            assert packet.dts is not None  # set by _video_packets
             yield packet.dts * tick, packet
         position += length
 
