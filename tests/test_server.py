@@ -120,7 +120,7 @@ BAD_VALUES = [
     {**PROMPT, "aspect_ratio": "4:3"},
     {**PROMPT, "resolution": "8k"},
     {**PROMPT, "crossfade": 3, "clip_duration": 4},
-    {**PROMPT, "provider": "local"},
+    {**PROMPT, "provider": "no-such-provider"},
     {**PROMPT, "providers": {"clip": "nowhere"}},
 ]
 
