@@ -15,7 +15,7 @@ from conftest import REPO, doit_env
 from vidpipe import errors
 from vidpipe.cli.commands import COMMANDS
 from vidpipe.cli.main import guarded, main
-from vidpipe.project.folder import Project, project_lock
+from vidpipe.project.folder import create_project, project_lock
 from vidpipe.project.settings import ProjectSettings
 
 
@@ -86,10 +86,8 @@ def test_a_bug_is_its_own_code_with_the_traceback(capsys):
 
 
 def test_a_busy_project_is_its_own_code(projects, capsys):
-    from vidpipe.project.folder import create_project
-
     project = create_project(ProjectSettings(prompt="a kite"))
-    with project_lock(Project(project.root)):
+    with project_lock(project):
         assert main(["resume", f"id={project.id}"]) == errors.EXIT_BUSY
     assert "is being built" in capsys.readouterr().err
 

@@ -11,6 +11,7 @@ import sys
 import traceback
 from collections.abc import Callable
 
+from vidpipe.cli import commands
 from vidpipe.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, BadInput, VidpipeError
 from vidpipe.process import die_with_parent
 
@@ -36,8 +37,6 @@ def parse(argv: list[str]) -> tuple[str, dict[str, str]]:
 
 def run(argv: list[str]) -> int:
     """Run one command line; returns its exit code."""
-    from vidpipe.cli import commands  # the commands' imports are not needed for help on typos
-
     if not argv or argv[0] in HELP_WORDS:
         if len(argv) > 1:
             print(commands.command_help(argv[1]))
