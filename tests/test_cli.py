@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO, doit_env
 
 from vidpipe import errors
-from vidpipe.cli.commands import COMMANDS
+from vidpipe.cli.commands import COMMANDS, command_help
 from vidpipe.cli.main import guarded, main
 from vidpipe.project.folder import create_project, project_lock
 from vidpipe.project.settings import ProjectSettings
@@ -140,3 +140,13 @@ def test_bare_doit_in_the_clone_prints_the_commands():
     assert result.returncode == 0, result.stderr
     for name in COMMANDS:
         assert re.search(rf"^  {name} ", result.stdout, re.M), name
+
+
+def test_doit_help_of_a_command_lists_its_options_as_vidpipe_help_does():
+    result = subprocess.run(
+        [sys.executable, "-m", "doit", "help", "generate"], cwd=REPO, env=doit_env(),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == command_help("generate")
+    assert "prompt=" in result.stdout and "crossfade=" in result.stdout

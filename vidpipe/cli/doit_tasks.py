@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from doit import doit_cmd
+from doit.cmd_help import Help
 from doit.reporter import ConsoleReporter
 
-from vidpipe.cli.commands import COMMANDS, Command, overview, run_command
+from vidpipe.cli.commands import COMMANDS, Command, command_help, overview, run_command
 from vidpipe.cli.main import guarded
 from vidpipe.errors import EXIT_OK
 from vidpipe.process import die_with_parent
@@ -58,3 +59,15 @@ for _name, _command in COMMANDS.items():
 def task_usage() -> dict[str, Any]:
     """The commands (what bare `doit` prints): doit usage."""
     return {"actions": [lambda: print(overview())], "uptodate": [False], "verbosity": 2}
+
+
+class CommandHelp(Help):
+    """`doit help <command>` prints the command's options, as `vidpipe help <command>` does
+    (doit's own help shows only a task's first line). Registered for this repository in
+    pyproject.toml ([tool.doit.plugins.command]); other tasks keep doit's help."""
+
+    def _execute(self, pos_args: list[str]) -> bool:
+        if pos_args[0] in COMMANDS:
+            print(command_help(pos_args[0]))
+            return True
+        return bool(super()._execute(pos_args))
