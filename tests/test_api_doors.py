@@ -16,6 +16,7 @@ import pytest
 from api_client import running_server
 from conftest import run_doit
 
+from vidpipe import usecases
 from vidpipe.api import app as api_app
 from vidpipe.api.app import ApiPlugin, ProjectPlugin, make_app
 from vidpipe.api.jobs import JobManager
@@ -223,13 +224,13 @@ def test_stitch_uses_the_clis_checks(
 ) -> None:
     project = with_storyboard(projects)
     seen: list[float] = []
-    real = api_app.check_stitchable
+    real = usecases.check_stitchable
 
     def recording(checked: Project, crossfade: float) -> None:
         seen.append(crossfade)
         real(checked, crossfade)
 
-    monkeypatch.setattr(api_app, "check_stitchable", recording)
+    monkeypatch.setattr(usecases, "check_stitchable", recording)
     path = f"/api/projects/{project.id}/stitch"
     too_long = call(app, "POST", path, {"crossfade": 0.75})
     assert too_long.status == 422 and "at most half of a scene" in too_long.json["error"]["message"]

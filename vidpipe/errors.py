@@ -16,9 +16,10 @@ EXIT_INTERRUPTED = 130  # Ctrl-C / SIGTERM; the project can be resumed
 
 
 class VidpipeError(Exception):
-    """A problem the user can fix; the message says how."""
+    """A problem the user can fix; the message says how (`details`: one line per problem)."""
 
     exit_code = EXIT_BAD_INPUT
+    details: tuple[str, ...] = ()
 
 
 class BadInput(VidpipeError):
@@ -29,8 +30,20 @@ class NotReady(BadInput):
     """The project lacks what the command needs (e.g. clips to stitch); build it first."""
 
 
+class InvalidEdit(BadInput):
+    """An edit would make the storyboard invalid; it was not saved."""
+
+    def __init__(self, message: str, details: list[str]) -> None:
+        super().__init__(f"{message}: {'; '.join(details)}")
+        self.message, self.details = message, tuple(details)
+
+
 class ProjectNotFound(VidpipeError):
     """No project with that id, or no project to resume."""
+
+
+class SceneNotFound(VidpipeError):
+    """The project's storyboard has no scene with that id."""
 
 
 class ProjectBusy(VidpipeError):

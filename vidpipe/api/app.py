@@ -24,25 +24,21 @@ from typing import Annotated, Any
 import bottle
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from vidpipe import __version__, fsutil
+from vidpipe import __version__, usecases
 from vidpipe.api.jobs import JobBusy, JobManager
 from vidpipe.api.openapi import openapi_document
-from vidpipe.build.runner import check_crossfade, check_stitchable
-from vidpipe.errors import NotReady, ProjectBusy, VidpipeError
-from vidpipe.project.folder import PROJECT_ID_PATTERN, Project, create_project, project_lock
-from vidpipe.project.settings import (
-    STAGES,
-    ProjectSettings,
-    describe_validation_error,
-    validate_settings,
+from vidpipe.errors import (
+    InvalidEdit,
+    NotReady,
+    ProjectBusy,
+    ProjectNotFound,
+    SceneNotFound,
+    VidpipeError,
 )
+from vidpipe.project.folder import PROJECT_ID_PATTERN, Project
+from vidpipe.project.settings import STAGES, ProjectSettings, describe_validation_error
 from vidpipe.project.status import ACTIVE_STATES, STATES
-from vidpipe.project.storyboard import (
-    SCENE_ID_PATTERN,
-    Storyboard,
-    load_storyboard,
-    storyboard_json,
-)
+from vidpipe.project.storyboard import SCENE_ID_PATTERN, load_storyboard
 from vidpipe.read import index
 from vidpipe.read.summary import live_status, summarize
 
@@ -152,7 +148,8 @@ def default_error(err: bottle.HTTPError) -> str:
 
 class ApiPlugin:
     """The bearer token (when one is set), and JSON answers: returned dicts as they are,
-    ApiError with its status, a busy or unready project 409, other user errors 422."""
+    ApiError with its status, no such project or scene 404, a busy or unready project 409,
+    other user errors 422."""
 
     name = "vidpipe_api"
     api = 2
@@ -175,8 +172,12 @@ class ApiPlugin:
                 result = callback(*args, **kwargs)
             except ApiError as err:
                 return error_body(err.status, err.message, err.details)
+            except (ProjectNotFound, SceneNotFound) as err:
+                return error_body(404, str(err))
             except (ProjectBusy, NotReady) as err:
                 return error_body(409, str(err))
+            except InvalidEdit as err:
+                return error_body(422, err.message, list(err.details))
             except VidpipeError as err:
                 return error_body(422, str(err))
             if isinstance(result, dict):
@@ -272,12 +273,6 @@ def enqueue(ctx: Context, project: Project, words: list[str]) -> dict[str, Any]:
     return {"id": project.id, "job": "queued", **urls(project)}
 
 
-def _storyboard(project: Project) -> Storyboard:
-    if not project.storyboard_file.exists():
-        raise ApiError(409, f"project {project.id} has no storyboard yet")
-    return load_storyboard(project.storyboard_file)
-
-
 def _scene_fields(project: Project) -> dict[str, dict[str, Any]]:
     """Scene id -> the scene's editable fields, from storyboard.json (none without a valid
     one)."""
@@ -320,16 +315,10 @@ def openapi() -> dict[str, Any]:
 
 
 def generate(ctx: Context) -> dict[str, Any]:
-    """A new project, checked as the CLI checks `vidpipe generate`, then its build queued."""
+    """A new project (vidpipe.usecases checks it, as for `vidpipe generate`), its build queued."""
     request = read_json(GenerateRequest)
     spending = Spending.model_validate(request.model_dump(include={"yes", "budget"}))
-    settings = request.settings()
-    check_crossfade(settings.crossfade, {"clip_duration": settings.clip_duration})
-    from vidpipe.providers import check_providers  # lazily: the registry imports providers
-
-    settings = check_providers(settings, source="request")
-    project = create_project(settings, ctx.root)
-    index.refresh(project)
+    project = usecases.new_project(request.settings(), source="request", root=ctx.root)
     bottle.response.status = 202
     bottle.response.set_header("Location", f"/api/projects/{project.id}")
     return enqueue(ctx, project, ["resume", *spending.words()])
@@ -403,10 +392,7 @@ def cancel(ctx: Context, project: Project) -> dict[str, Any]:
 def stitch(ctx: Context, project: Project) -> dict[str, Any]:
     """Re-stitch with a new crossfade, checked as `vidpipe stitch crossfade=...` checks it."""
     request = read_json(StitchRequest)
-    data = {**project.settings.model_dump(), "crossfade": request.crossfade}
-    settings = validate_settings(data, source="request")
-    _storyboard(project)  # 409 without one
-    check_stitchable(project, settings.crossfade)
+    settings = usecases.stitch_settings(project, request.crossfade, source="request")
     bottle.response.status = 202
     return enqueue(ctx, project, ["stitch", f"crossfade={settings.crossfade!r}"])
 
@@ -415,20 +401,9 @@ def edit_scene(ctx: Context, project: Project, scene_id: str) -> dict[str, Any]:
     edit = read_json(SceneEdit)
     if ctx.jobs.active(project.id):
         raise ApiError(409, f"project {project.id} is being built; edit it when it is done")
-    with project_lock(project):
-        data = _storyboard(project).model_dump()
-        scene = next((s for s in data["scenes"] if s["id"] == scene_id), None)
-        if scene is None:
-            raise ApiError(404, f"project {project.id} has no scene {scene_id[:40]!r}")
-        scene.update(edit.model_dump(exclude_none=True))
-        try:
-            edited = Storyboard.model_validate(data)
-        except ValidationError as err:
-            details = describe_validation_error(err).split("; ")
-            raise ApiError(422, "the edited scene is not valid", details) from None
-        fsutil.write_text(project.storyboard_file, storyboard_json(edited))
+    scene = usecases.edit_scene(project, scene_id, edit.model_dump(exclude_none=True))
     bottle.response.status = 202
-    return {"scene": edited.scene(scene_id).model_dump(), **enqueue(ctx, project, ["resume"])}
+    return {"scene": scene.model_dump(), **enqueue(ctx, project, ["resume"])}
 
 
 def events(ctx: Context, project: Project) -> dict[str, Any]:

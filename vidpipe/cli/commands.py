@@ -13,36 +13,28 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, get_args, get_origin
 
-from vidpipe.build.runner import build_project, check_crossfade, check_stitchable
-from vidpipe.errors import EXIT_OK, BadInput, ProjectNotFound
+from vidpipe import usecases
+from vidpipe.build.runner import build_project
+from vidpipe.errors import EXIT_OK, BadInput
 from vidpipe.project.costs import take_approval
-from vidpipe.project.folder import (
-    Project,
-    all_projects,
-    create_project,
-    open_project,
-    projects_root,
-)
-from vidpipe.project.settings import (
-    STAGES,
-    ProjectSettings,
-    settings_from_words,
-    validate_settings,
-)
+from vidpipe.project.folder import Project, open_project
+from vidpipe.project.settings import STAGES, ProjectSettings, settings_from_words
 from vidpipe.project.stages import FINAL_TASK
-from vidpipe.project.status import STATES, read_status
-from vidpipe.providers import available, check_providers
+from vidpipe.project.status import STATES
+from vidpipe.providers import available
 from vidpipe.read.index import ProjectIndex
 from vidpipe.read.summary import summarize
 from vidpipe.read.views import listing_text, status_text
 
+# The words every command reads the same way; check_words has checked their values.
 
-def _progress_json(words: dict[str, str]) -> bool:
-    """Pop `progress=text|json` from the words."""
-    progress = words.pop("progress", "text")
-    if progress not in ("text", "json"):
-        raise BadInput(f"progress={progress} is not a progress format; use progress=text or json")
-    return progress == "json"
+
+def _json_progress(words: dict[str, str]) -> bool:
+    return words.pop("progress", "text") == "json"
+
+
+def _print(record: dict[str, object], words: dict[str, str], text: str) -> None:
+    print(json.dumps(record, indent=2) if words.get("format") == "json" else text)
 
 
 def _announce(project: Project, json_progress: bool) -> None:
@@ -53,28 +45,25 @@ def _announce(project: Project, json_progress: bool) -> None:
 
 
 def generate(words: dict[str, str]) -> int:
-    json_progress = _progress_json(words)
+    json_progress = _json_progress(words)
     if not words.get("prompt", "").strip():
         raise BadInput(
             'say what the video is about: vidpipe generate prompt="A lighthouse keeper '
             'finds a message in a bottle"'
         )
     approval = take_approval(words)
-    settings = settings_from_words(words)
-    check_crossfade(settings.crossfade, {"clip_duration": settings.clip_duration})
-    settings = check_providers(settings, source="command line")
-    project = create_project(settings)
+    project = usecases.new_project(settings_from_words(words), source="command line")
     _announce(project, json_progress)
     return build_project(project, json_progress=json_progress, approval=approval)
 
 
 def resume(words: dict[str, str]) -> int:
-    json_progress = _progress_json(words)
+    json_progress = _json_progress(words)
     approval = take_approval(words)
     if "id" in words:
         project = open_project(words["id"])
     else:
-        unfinished = latest_unfinished()
+        unfinished = usecases.latest_unfinished()
         if unfinished is None:
             print(
                 "nothing to resume: every project is complete (resume id=<id> rebuilds one "
@@ -86,71 +75,24 @@ def resume(words: dict[str, str]) -> int:
     return build_project(project, json_progress=json_progress, approval=approval)
 
 
-def latest_unfinished() -> Project | None:
-    """The most recently touched project whose last build did not complete."""
-    projects = all_projects()
-    if not projects:
-        raise ProjectNotFound(
-            f'no projects in {projects_root()}/ yet; start one with: vidpipe generate prompt="..."'
-        )
-    candidates = [
-        (status.get("updated", 0.0), project)
-        for project in projects
-        if (status := read_status(project)).get("state") != "complete"
-    ]
-    return max(candidates, key=lambda pair: pair[0])[1] if candidates else None
-
-
-def _format(words: dict[str, str]) -> str:
-    fmt = words.pop("format", "text")
-    if fmt not in ("text", "json"):
-        raise BadInput(f"format={fmt} is not an output format; use format=text or format=json")
-    return fmt
-
-
-def _project_or_latest(words: dict[str, str]) -> Project:
-    if "id" in words:
-        return open_project(words["id"])
-    projects = all_projects()
-    if not projects:
-        raise ProjectNotFound(f"no projects in {projects_root()}/ yet")
-    return max(projects, key=lambda project: project.created())
-
-
 def status(words: dict[str, str]) -> int:
-    fmt = _format(words)
-    record = summarize(_project_or_latest(words))
-    if fmt == "json":
-        print(json.dumps(record, indent=2))
-    else:
-        print(status_text(record, colour=sys.stdout.isatty()))
+    project = open_project(words["id"]) if "id" in words else usecases.newest_project()
+    record = summarize(project)
+    _print(record, words, status_text(record, colour=sys.stdout.isatty()))
     return EXIT_OK
 
 
 def projects(words: dict[str, str]) -> int:
-    fmt = _format(words)
-    wanted = words.get("status")
-    if wanted is not None and wanted not in STATES:
-        raise BadInput(f"status={wanted} is not a status; use one of: {', '.join(STATES)}")
-    records = ProjectIndex().listing(wanted)
-    if fmt == "json":
-        print(json.dumps({"projects": records}, indent=2))
-    else:
-        print(listing_text(records, colour=sys.stdout.isatty()))
+    records = ProjectIndex().listing(words.get("status"))
+    _print({"projects": records}, words, listing_text(records, colour=sys.stdout.isatty()))
     return EXIT_OK
 
 
 def stitch(words: dict[str, str]) -> int:
     """Re-cut final.mp4 from the existing clips with a new crossfade; regenerates nothing."""
-    json_progress = _progress_json(words)
-    if "id" not in words:
-        raise BadInput("say which project: vidpipe stitch id=<project id> crossfade=0.5")
+    json_progress = _json_progress(words)
     project = open_project(words["id"])
-    settings = project.settings
-    if "crossfade" in words:
-        data = {**settings.model_dump(), "crossfade": words["crossfade"]}
-        settings = validate_settings(data, source="command line")
-    check_stitchable(project, settings.crossfade)
+    settings = usecases.stitch_settings(project, words.get("crossfade"), source="command line")
     _announce(project, json_progress)
     return build_project(
         project,
@@ -162,8 +104,6 @@ def stitch(words: dict[str, str]) -> int:
 
 def watch(words: dict[str, str]) -> int:
     """Rebuild on every saved edit of the storyboard, a keyframe or the settings."""
-    if "id" not in words:
-        raise BadInput("say which project: vidpipe watch id=<project id>")
     project = open_project(words["id"])
     from vidpipe.cli.watch import watch_project
 
@@ -183,8 +123,14 @@ def serve(words: dict[str, str]) -> int:
 class Option:
     name: str
     default: str  # as the user would type it; "" when there is none
-    allowed: str  # the values it takes
+    allowed: str  # the values it takes, for the help
     meaning: str
+    choices: tuple[str, ...] = ()  # when given, the only values check_words lets through
+    required: bool = False
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...], meaning: str) -> Option:
+    return Option(name, default, ", ".join(choices), meaning, choices)
 
 
 @dataclass(frozen=True)
@@ -220,13 +166,13 @@ MEANINGS = {
     "fps": "frames per second",
     "workers": "scenes built at the same time",
 }
-PROGRESS = Option("progress", "text", "text, json", "json: one JSON object per line and event")
+PROGRESS = _choice("progress", "text", ("text", "json"), "json: one JSON object per line and event")
 SPENDING = (
     Option("yes", "", "1", "go ahead with paid calls (else asked on a terminal, refused off one)"),
     Option("budget", "", "dollars", "a cap on what this run may spend"),
 )
-PROJECT_ID = Option("id", "", "a project id", "the project")
-FORMAT = Option("format", "text", "text, json", "the output format")
+PROJECT_ID = Option("id", "", "a project id", "the project", required=True)
+FORMAT = _choice("format", "text", ("text", "json"), "the output format")
 
 
 def _settings_options() -> tuple[Option, ...]:
@@ -263,7 +209,7 @@ COMMANDS: dict[str, Command] = {
                 (Option("id", "the newest", "a project id", "the project"), FORMAT)),
         Command("projects", projects, "all projects, newest first",
                 "vidpipe projects [status=<state>] [format=json]",
-                (Option("status", "", ", ".join(STATES), "only projects in this state"), FORMAT)),
+                (_choice("status", "", STATES, "only projects in this state"), FORMAT)),
         Command("stitch", stitch, "re-cut final.mp4 from the existing clips, regenerating nothing",
                 "vidpipe stitch id=<id> [crossfade=<seconds>]",
                 (PROJECT_ID, Option("crossfade", "the project's", "number >= 0",
@@ -274,9 +220,10 @@ COMMANDS: dict[str, Command] = {
                 (Option("host", "127.0.0.1", "an address", "where to listen"),
                  Option("port", "8000", "whole number 0-65535", "the port (0: any free one)"),
                  Option("max_builds", "2", "whole number 0-64", "builds run at the same time"),
-                 Option("resume_interrupted", "0", "0, 1", "resume builds a dead server left"),
-                 Option("allow_remote", "0", "0, 1", "serve a non-loopback address without "
-                        "a token (VIDPIPE_API_TOKEN)"))),
+                 _choice("resume_interrupted", "0", ("0", "1"), "resume builds a dead server "
+                         "left"),
+                 _choice("allow_remote", "0", ("0", "1"), "serve a non-loopback address "
+                         "without a token (VIDPIPE_API_TOKEN)"))),
     )
 }  # fmt: skip
 ALIASES = {"list": "projects"}  # the name the original design used
@@ -297,7 +244,8 @@ def _nearest(word: str, choices: Iterable[str]) -> str:
 
 
 def check_words(command: Command, words: dict[str, str]) -> None:
-    """Refuse an option the command does not take, naming the nearest one it does."""
+    """Refuse an option the command does not take (naming the nearest one it does), a value
+    outside an option's choices, and a missing required option."""
     names = [option.name for option in command.options]
     for word in words:
         if word in names or (command.open_ended and "." in word):
@@ -306,6 +254,15 @@ def check_words(command: Command, words: dict[str, str]) -> None:
             f"{command.name} takes no option {word}=...{_nearest(word, names)}; "
             f"`vidpipe help {command.name}` lists its options"
         )
+    for option in command.options:
+        value = words.get(option.name)
+        if value is None and option.required:
+            raise BadInput(f"{command.name} needs {option.name}=: {command.usage}")
+        if value is not None and option.choices and value not in option.choices:
+            raise BadInput(
+                f"{option.name}={value[:40]} is not one of: {', '.join(option.choices)}"
+                f"{_nearest(value, option.choices)}"
+            )
 
 
 def run_command(name: str, words: dict[str, str]) -> int:
