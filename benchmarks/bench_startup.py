@@ -33,9 +33,9 @@ def main() -> None:
         env = {**os.environ, "VIDPIPE_PROJECTS": str(work / "projects")}
         vidpipe = [sys.executable, "-m", "vidpipe"]
         words = ["prompt=A busy harbour", "scenes=24", "clip_duration=1", "resolution=360p"]
-        subprocess.run([*vidpipe, "generate", *words], cwd=work, env=env, check=True,
-                       capture_output=True)  # fmt: skip
-        project_id = next((work / "projects").iterdir()).name
+        made = subprocess.run([*vidpipe, "generate", *words], cwd=work, env=env, check=True,
+                              capture_output=True, text=True)  # fmt: skip
+        project_id = made.stdout.split()[1].rstrip(":")  # "project <id>: <folder>"
         (work / "dodo.py").write_text('def task_x():\n    return {"actions": None}\n')
         resume = [*vidpipe, "resume", f"id={project_id}"]
         doit = [sys.executable, "-m", "doit", "-f", str(work / "dodo.py"), "list"]

@@ -9,27 +9,41 @@ as a reference). A clip whose paid operation an earlier build already started co
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 
 from doit.dependency import Dependency
 from doit.loader import generate_tasks
+from doit.task import Task
 
 from vidpipe.build import graph, steps
 from vidpipe.build.depdb import DurableSqliteDB
 from vidpipe.inputs import storyboard_inputs, storyboard_is_current
 from vidpipe.project.costs import Charge
 from vidpipe.project.folder import Project
-from vidpipe.project.stages import SCENE_TASK, parse_scene_task
+from vidpipe.project.stages import FINAL_TASK, SCENE_TASK, parse_scene_task
 from vidpipe.project.storyboard import load_storyboard
 from vidpipe.providers import provider_for
 
 DEP_FILE = ".vidpipe/doit.sqlite3"  # relative to the project, as the build opens it
 
 
-def planned_charges(project: Project, only: list[str] | None = None) -> list[Charge]:
-    """The charges of the steps the build will run (only the `only` tasks, when given)."""
+@dataclass(frozen=True)
+class BuildPlan:
+    """What a build will do: the steps it will run (None: all of them, the storyboard being
+    new), what they will cost, and how many steps are up to date."""
+
+    steps: set[str] | None
+    charges: list[Charge]
+    up_to_date: int = 0
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return self.steps is not None and not self.steps
+
+
+def plan_build(project: Project, only: list[str] | None = None) -> BuildPlan:
+    """The plan of a build of `project` (of only the `only` tasks, when given)."""
     settings = project.settings
-    if only is not None and not any(name.startswith(("storyboard", SCENE_TASK)) for name in only):
-        return []  # e.g. only the final cut: no provider is called
     if not storyboard_is_current(project, storyboard_inputs(project)):
         # a new storyboard: every scene will be new, as many as the settings ask for
         seconds = settings.clip_duration
@@ -37,44 +51,59 @@ def planned_charges(project: Project, only: list[str] | None = None) -> list[Cha
         for _ in range(settings.scenes):
             charges += provider_for("keyframe", settings).estimate("keyframe", seconds)
             charges += provider_for("clip", settings).estimate("clip", seconds)
-        return charges
-
-    storyboard = load_storyboard(project.storyboard_file)
+        return BuildPlan(None, charges if only is None or _calls_providers(only) else [])
     with contextlib.chdir(project.root):  # the graph's paths are relative to the project
-        creator = graph.task_creators(project)["task_scene"]
-        tasks = [task for task in generate_tasks(SCENE_TASK, creator()) if task.actions]
-        tasks_by_name = {task.name: task for task in tasks}
-        deps = Dependency(DurableSqliteDB, DEP_FILE)
-        try:
-            stale = {
-                task.name
-                for task in tasks
-                if deps.get_status(task, tasks_by_name).status != "up-to-date"
-            }
-        finally:
-            deps.close()
-        # a step also runs when a file it uses is rebuilt before it
-        made_by = {target: task.name for task in tasks for target in task.targets}
-        changed = True
-        while changed:
-            changed = False
-            for task in tasks:
-                inputs_rebuilt = any(made_by.get(dep) in stale for dep in task.file_dep)
-                if task.name not in stale and inputs_rebuilt:
-                    stale.add(task.name)
-                    changed = True
-
-        charges = []
+        creators = graph.task_creators(project)
+        tasks = [task for task in generate_tasks(SCENE_TASK, creators["task_scene"]())
+                 if task.actions]  # fmt: skip
+        tasks += generate_tasks(FINAL_TASK, creators["task_final"]())
+        stale = _out_of_date(tasks)
+    # a step also runs when a file it uses is rebuilt before it
+    made_by = {target: task.name for task in tasks for target in task.targets}
+    rebuilt_inputs = set()
+    changed = True
+    while changed:
+        changed = False
         for task in tasks:
-            if task.name not in stale or (only is not None and task.name not in only):
-                continue
-            scene_id, stage = parse_scene_task(task.name) or ("", "")
-            provider = provider_for(stage, settings)
-            make_job = steps.keyframe_job if stage == "keyframe" else steps.clip_job
-            job = make_job(project, storyboard, provider, scene_id, project.root / task.targets[0])
-            inputs_rebuilt = any(made_by.get(dep) in stale for dep in task.file_dep)
-            if inputs_rebuilt:  # new inputs: whatever was paid for before does not fit
-                charges += provider.estimate(stage, job.scene.duration)
-            else:
-                charges += steps.charges_of(provider, stage, job)
-        return charges
+            if task.name not in rebuilt_inputs and any(
+                made_by.get(dep) in stale for dep in task.file_dep
+            ):
+                rebuilt_inputs.add(task.name)
+                stale.add(task.name)
+                changed = True
+    names = {"storyboard", *(task.name for task in tasks)}
+    selected = names if only is None else names & set(only)
+    stale &= selected
+    storyboard = load_storyboard(project.storyboard_file)
+    charges = []
+    for task in tasks:
+        scene_stage = parse_scene_task(task.name)
+        if task.name not in stale or scene_stage is None:
+            continue
+        scene_id, stage = scene_stage
+        provider = provider_for(stage, settings)
+        make_job = steps.keyframe_job if stage == "keyframe" else steps.clip_job
+        job = make_job(project, storyboard, provider, scene_id, project.root / task.targets[0])
+        if task.name in rebuilt_inputs:  # new inputs: whatever was paid for before does not fit
+            charges += provider.estimate(stage, job.scene.duration)
+        else:
+            charges += steps.charges_of(provider, stage, job)
+    return BuildPlan(stale, charges, up_to_date=len(selected - stale))
+
+
+def _calls_providers(only: list[str]) -> bool:
+    return any(name.startswith(("storyboard", SCENE_TASK)) for name in only)
+
+
+def _out_of_date(tasks: list[Task]) -> set[str]:
+    """The tasks doit finds out of date by themselves (call in the project's folder)."""
+    tasks_by_name = {task.name: task for task in tasks}
+    deps = Dependency(DurableSqliteDB, DEP_FILE)
+    try:
+        return {
+            task.name
+            for task in tasks
+            if deps.get_status(task, tasks_by_name).status != "up-to-date"
+        }
+    finally:
+        deps.close()

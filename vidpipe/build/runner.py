@@ -14,7 +14,7 @@ from doit.cmd_base import ModuleTaskLoader
 from doit.doit_cmd import DoitMain
 
 from vidpipe import fsutil
-from vidpipe.build.estimate import planned_charges
+from vidpipe.build.estimate import BuildPlan, plan_build
 from vidpipe.build.graph import task_creators
 from vidpipe.build.reporter import BuildLog, BuildReporter, JsonProgress, Progress
 from vidpipe.errors import (
@@ -39,7 +39,6 @@ def check_project(project: Project, out: TextIO) -> None:
     """Refuse to start on bad settings or an invalid hand edit (nothing is changed)."""
     settings = project.settings
     check_providers(settings, source=str(project.settings_file))
-    ffmpeg.ffmpeg_exe()
     if not project.storyboard_file.exists():
         durations = {"clip_duration": settings.clip_duration}
     else:
@@ -90,17 +89,13 @@ def build_project(
             prepare()
         fsutil.remove_partials(project.root)
         check_project(project, out)
-        charges = planned_charges(project, only)
+        plan = plan_build(project, only)
         approval = approval or costs.Approval()
-        costs.approve(charges, approval, project.id, out, as_json=json_progress)
+        costs.approve(plan.charges, approval, project.id, out, as_json=json_progress)
         write_status(project, "pending")
         log = BuildLog()
         progress = (JsonProgress if json_progress else Progress)(out)
-        # --continue: a scene that fails (a safety filter, a bad keyframe) does not stop the
-        # other scenes; the final cut waits until every scene has its clip
-        args = ["run", "--continue", *(["--single", *only] if only else [])]
-        with costs.run_ledger(project.root, approval.budget):
-            code = _run_doit(project, log, progress, args)
+        code = _run(project, plan, only, log, progress, approval)
         outcome = _record_outcome(project, log, code)
         if outcome == "failed":
             code = EXIT_BUILD_FAILED
@@ -115,6 +110,26 @@ def build_project(
     else:
         out.write(f"build failed; fix the problem above, then: vidpipe resume id={project.id}\n")
     return code
+
+
+def _run(
+    project: Project,
+    plan: BuildPlan,
+    only: list[str] | None,
+    log: BuildLog,
+    progress: Progress,
+    approval: costs.Approval,
+) -> int:
+    """Run the steps of `plan` with doit; with none to run, doit is not started at all."""
+    if plan.nothing_to_do:
+        log.up_to_date = plan.up_to_date
+        return EXIT_OK
+    ffmpeg.ffmpeg_exe()  # no usable ffmpeg: one clear error before any step starts
+    # --continue: a scene that fails (a safety filter, a bad keyframe) does not stop the
+    # other scenes; the final cut waits until every scene has its clip
+    args = ["run", "--continue", *(["--single", *only] if only else [])]
+    with costs.run_ledger(project.root, approval.budget):
+        return _run_doit(project, log, progress, args)
 
 
 def _run_doit(project: Project, log: BuildLog, progress: Progress, args: list[str]) -> int:
