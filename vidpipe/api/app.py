@@ -25,7 +25,7 @@ import bottle
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vidpipe import __version__, usecases
-from vidpipe.api.jobs import JobBusy, JobManager
+from vidpipe.api.jobs import JobBusy, Jobs
 from vidpipe.api.openapi import openapi_document
 from vidpipe.errors import (
     InvalidEdit,
@@ -36,6 +36,7 @@ from vidpipe.errors import (
     VidpipeError,
 )
 from vidpipe.project.folder import PROJECT_ID_PATTERN, Project
+from vidpipe.project.jobrecord import ACTIVE_JOB_STATES
 from vidpipe.project.settings import STAGES, ProjectSettings, describe_validation_error
 from vidpipe.project.status import ACTIVE_STATES, STATES
 from vidpipe.project.storyboard import SCENE_ID_PATTERN, load_storyboard
@@ -117,7 +118,7 @@ class Context:
     """What the routes work on: the projects folder and the builds."""
 
     root: Path
-    jobs: JobManager
+    jobs: Jobs
 
     def project(self, project_id: str) -> Project:
         """The project `project_id`, or a 404."""
@@ -347,15 +348,13 @@ def detail(ctx: Context, project: Project) -> dict[str, Any]:
         scene.update(fields.get(scene["id"], {}))
         scene["keyframe_url"] = f"{base}/keyframes/{scene['id']}.png"
         scene["clip_url"] = f"{base}/clips/{scene['id']}.mp4"
-    job = ctx.jobs.active(project.id)
     record["final"] = f"{base}/download" if record["final"] else None
-    return {**record, "job": job.state if job else None, "urls": urls(project)}
+    return {**record, "job": ctx.jobs.state(project.id), "urls": urls(project)}
 
 
 def status(ctx: Context, project: Project) -> dict[str, Any]:
     state = live_status(project)
     record = index.ProjectIndex(ctx.root).get(project.id) or summarize(project)
-    job = ctx.jobs.active(project.id)
     return {
         "id": project.id,
         "state": state["state"],
@@ -363,7 +362,7 @@ def status(ctx: Context, project: Project) -> dict[str, Any]:
         "error": state.get("error"),
         "scenes_done": record["scenes_done"],
         "scenes_total": record["scenes_total"],
-        "job": job.state if job else None,
+        "job": ctx.jobs.state(project.id),
     }
 
 
@@ -399,7 +398,7 @@ def stitch(ctx: Context, project: Project) -> dict[str, Any]:
 
 def edit_scene(ctx: Context, project: Project, scene_id: str) -> dict[str, Any]:
     edit = read_json(SceneEdit)
-    if ctx.jobs.active(project.id):
+    if ctx.jobs.state(project.id) in ACTIVE_JOB_STATES:
         raise ApiError(409, f"project {project.id} is being built; edit it when it is done")
     scene = usecases.edit_scene(project, scene_id, edit.model_dump(exclude_none=True))
     bottle.response.status = 202
@@ -471,7 +470,7 @@ ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
 ]
 
 
-def make_app(projects_root: Path, jobs: JobManager, token: str | None = None) -> bottle.Bottle:
+def make_app(projects_root: Path, jobs: Jobs, token: str | None = None) -> bottle.Bottle:
     """The API over the projects in `projects_root`, building with `jobs`; `token`: the bearer
     token every request must carry."""
     app = bottle.Bottle()

@@ -47,8 +47,12 @@ def serve_forever(words: dict[str, str]) -> int:
         )
     root = projects_root()
     root.mkdir(parents=True, exist_ok=True)
-    jobs = JobManager(root, max_builds=max_builds)
-    interrupted = [p for p in all_projects(root) if live_status(p)["state"] == "interrupted"]
+    jobs = JobManager(root, max_builds=max_builds)  # starts again the jobs a stop left
+    interrupted = [
+        project
+        for project in all_projects(root)
+        if live_status(project)["state"] == "interrupted" and jobs.state(project.id) is None
+    ]  # builds stopped outside this server (a cancelled job stays cancelled)
     if interrupted:
         names = ", ".join(p.id for p in interrupted)
         if words.get("resume_interrupted") == "1":

@@ -95,7 +95,10 @@ def build_project(
         write_status(project, "pending")
         log = BuildLog()
         progress = (JsonProgress if json_progress else Progress)(out)
-        code = _run(project, plan, only, log, progress, approval)
+        try:
+            code = _run(project, plan, only, log, progress, approval)
+        except KeyboardInterrupt:  # before doit took over the signals
+            code = EXIT_INTERRUPTED
         outcome = _record_outcome(project, log, code)
         if outcome == "failed":
             code = EXIT_BUILD_FAILED

@@ -7,13 +7,14 @@ bug is its traceback and EXIT_INTERNAL, a closed pipe (`vidpipe projects | head`
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
 
 from vidpipe.cli import commands
 from vidpipe.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, BadInput, VidpipeError
-from vidpipe.process import die_with_parent
+from vidpipe.process import die_with_parent, raise_interrupt
 
 HELP_WORDS = ("help", "--help", "-h")
 
@@ -76,6 +77,9 @@ def guarded(run_it: Callable[[], int]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # SIGTERM stops any command like Ctrl-C, from its first moment (a build records itself
+    # as interrupted); SIGINT may be ignored, in a process a script started in the background
+    signal.signal(signal.SIGTERM, raise_interrupt)
     die_with_parent()
     code = guarded(lambda: run(sys.argv[1:] if argv is None else argv))
     return code
