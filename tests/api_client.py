@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
+import signal
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -13,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import waitress
+from conftest import doit_env
 
 from vidpipe.api.app import make_app
 from vidpipe.api.jobs import JobManager
@@ -96,3 +101,29 @@ def running_server(
         stopping.set()
         server.close()
         thread.join(timeout=10)
+
+
+def start_server(
+    projects: Path, *words: str, background: bool = False
+) -> tuple[subprocess.Popen, Client]:
+    """`vidpipe serve` as its own process on a free loopback port; `background`: with SIGINT
+    ignored, as a script's `vidpipe serve &` starts it."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "vidpipe", "serve", "port=0", "max_builds=1", *words],
+        cwd=projects.parent, env=doit_env(VIDPIPE_PROJECTS=str(projects)),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if background else None,
+    )  # fmt: skip
+    assert server.stdout is not None
+    for line in server.stdout:
+        found = re.search(r"serving (http://\S+)/api", line)
+        if found:  # keep reading its output, or a full pipe would stall the server
+            threading.Thread(target=server.stdout.read, daemon=True).start()
+            return server, Client(found.group(1))
+    raise AssertionError(f"the server did not start (exit {server.wait()})")
+
+
+def stop(process: subprocess.Popen, how: signal.Signals = signal.SIGTERM) -> None:
+    if process.poll() is None:
+        process.send_signal(how)
+    process.wait(timeout=60)

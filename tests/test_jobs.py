@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
-import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
-from api_client import Client, running_server
-from conftest import doit_env, probe, recorded_tasks, wait_until
+from api_client import Client, running_server, start_server, stop
+from conftest import probe, recorded_tasks, wait_until
 
 from vidpipe.api.jobs import JobManager
 from vidpipe.project.folder import Project, is_building
@@ -25,32 +22,6 @@ pytestmark = pytest.mark.slow  # servers and builds
 
 SHORT = {"scenes": 2, "clip_duration": 1, "resolution": "360p"}
 LONG = {"scenes": 6, "clip_duration": 2, "resolution": "360p"}
-
-
-def start_server(
-    projects: Path, *words: str, background: bool = False
-) -> tuple[subprocess.Popen, Client]:
-    """`vidpipe serve` as its own process; `background`: with SIGINT ignored, as a script's
-    `vidpipe serve &` starts it."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "vidpipe", "serve", "port=0", "max_builds=1", *words],
-        cwd=projects.parent, env=doit_env(VIDPIPE_PROJECTS=str(projects)),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if background else None,
-    )  # fmt: skip
-    assert server.stdout is not None
-    for line in server.stdout:
-        found = re.search(r"serving (http://\S+)/api", line)
-        if found:  # keep reading its output, or a full pipe would stall the server
-            threading.Thread(target=server.stdout.read, daemon=True).start()
-            return server, Client(found.group(1))
-    raise AssertionError(f"the server did not start (exit {server.wait()})")
-
-
-def stop(server: subprocess.Popen, how: signal.Signals = signal.SIGTERM) -> None:
-    if server.poll() is None:
-        server.send_signal(how)
-    server.wait(timeout=60)
 
 
 def settled(client: Client, project_id: str) -> dict | None:

@@ -230,7 +230,7 @@ class JobManager:
                 if job.cancelling:  # cancelled before it had a process to stop
                     process.send_signal(signal.SIGTERM)
             # stderr is drained beside stdout: a child that writes much to it never blocks
-            drain = threading.Thread(target=_keep_tail, args=(process.stderr, stderr), daemon=True)
+            drain = threading.Thread(target=keep_tail, args=(process.stderr, stderr), daemon=True)
             drain.start()
             assert process.stdout is not None
             for line in process.stdout:
@@ -255,7 +255,7 @@ class JobManager:
             self._add_event(job, {"event": "exit", "exit_code": process.returncode})
 
 
-def _keep_tail(stream: IO[str] | None, tail: collections.deque[str]) -> None:
+def keep_tail(stream: IO[str] | None, tail: collections.deque[str]) -> None:
     """Read `stream` to its end, keeping about its last STDERR_KEPT characters in `tail`."""
     if stream is None:
         return

@@ -5,8 +5,10 @@ from __future__ import annotations
 import ipaddress
 import os
 import signal
+from pathlib import Path
+from typing import Any
 
-from vidpipe.api.jobs import JobManager
+from vidpipe.api.jobs import JobManager, Jobs
 from vidpipe.errors import EXIT_OK, BadInput
 from vidpipe.process import raise_interrupt
 from vidpipe.project.folder import all_projects, projects_root
@@ -31,6 +33,32 @@ def _number(words: dict[str, str], name: str, default: int, low: int, high: int)
     return int(value)
 
 
+def _jobs(root: Path, queue: str | None, max_builds: int) -> Jobs:
+    """The job runner: embedded (it starts again the jobs a stop left), or a Celery queue."""
+    if queue is None:
+        return JobManager(root, max_builds=max_builds)
+    return celery_module().CeleryJobs(root, queue)
+
+
+def celery_module() -> Any:
+    try:
+        from vidpipe.api import celery_jobs
+    except ImportError as err:
+        raise BadInput(
+            f"queue= needs Celery and Redis ({err.name} is not installed): "
+            "pip install 'vidpipe[queue]'"
+        ) from None
+    return celery_jobs
+
+
+def worker_forever(words: dict[str, str]) -> int:
+    """`vidpipe worker queue=URL`: run builds from the queue on this machine."""
+    concurrency = _number(words, "concurrency", 1, 1, 64)
+    root = projects_root()
+    root.mkdir(parents=True, exist_ok=True)
+    return int(celery_module().run_worker(words["queue"], root, concurrency))
+
+
 def serve_forever(words: dict[str, str]) -> int:
     import waitress
 
@@ -47,7 +75,7 @@ def serve_forever(words: dict[str, str]) -> int:
         )
     root = projects_root()
     root.mkdir(parents=True, exist_ok=True)
-    jobs = JobManager(root, max_builds=max_builds)  # starts again the jobs a stop left
+    jobs = _jobs(root, words.get("queue"), max_builds)
     interrupted = [
         project
         for project in all_projects(root)

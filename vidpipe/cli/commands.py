@@ -116,6 +116,12 @@ def serve(words: dict[str, str]) -> int:
     return serve_forever(words)
 
 
+def worker(words: dict[str, str]) -> int:
+    from vidpipe.api.serve import worker_forever
+
+    return worker_forever(words)
+
+
 # --- the commands, their options and help ------------------------------------------------------
 
 
@@ -172,6 +178,12 @@ SPENDING = (
     Option("budget", "", "dollars", "a cap on what this run may spend"),
 )
 PROJECT_ID = Option("id", "", "a project id", "the project", required=True)
+QUEUE = Option(
+    "queue",
+    "",
+    "a Redis URL",
+    "build on Celery workers (`vidpipe worker`) instead of on this machine",
+)
 FORMAT = _choice("format", "text", ("text", "json"), "the output format")
 
 
@@ -223,7 +235,13 @@ COMMANDS: dict[str, Command] = {
                  _choice("resume_interrupted", "0", ("0", "1"), "resume builds a dead server "
                          "left"),
                  _choice("allow_remote", "0", ("0", "1"), "serve a non-loopback address "
-                         "without a token (VIDPIPE_API_TOKEN)"))),
+                         "without a token (VIDPIPE_API_TOKEN)"),
+                 QUEUE)),
+        Command("worker", worker, "run builds from a Celery queue (Redis) on this machine",
+                "vidpipe worker queue=redis://HOST:6379/0 [concurrency=1]",
+                (Option("queue", "", "a Redis URL", "the queue of `vidpipe serve queue=`",
+                        required=True),
+                 Option("concurrency", "1", "whole number 1-64", "builds run at the same time"))),
     )
 }  # fmt: skip
 ALIASES = {"list": "projects"}  # the name the original design used
