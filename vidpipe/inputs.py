@@ -4,13 +4,17 @@ resume would do."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from vidpipe.project.folder import Project
 from vidpipe.project.provenance import read_provenance, storyboard_edited_by_hand
 from vidpipe.project.settings import ProjectSettings
+from vidpipe.project.stages import FINAL_TASK, scene_task
 from vidpipe.project.storyboard import Scene, Storyboard, fingerprint
 from vidpipe.providers import provider_for
+from vidpipe.providers.base import Provider
 
 
 def storyboard_inputs(project: Project) -> str:
@@ -40,28 +44,32 @@ def storyboard_is_current(project: Project, inputs: str) -> bool:
     return record.get("inputs") == inputs
 
 
-def keyframe_config(settings: ProjectSettings, storyboard: Storyboard, scene: Scene) -> str:
-    """Everything a scene's keyframe depends on, besides files (recorded in its provenance)."""
+def keyframe_config(
+    settings: ProjectSettings, storyboard: Storyboard, scene: Scene, provider: Provider
+) -> str:
+    """Everything a scene's keyframe depends on, besides files (recorded in its provenance);
+    `provider`: the keyframe stage's."""
     return fingerprint(
         {
             "scene": scene.keyframe_fields(),
             "characters": storyboard.characters,
             "size": settings.frame_size(),
             "style": settings.style,
-            "provider": provider_for("keyframe", settings).fingerprint("keyframe"),
+            "provider": provider.fingerprint("keyframe"),
         }
     )
 
 
-def clip_config(settings: ProjectSettings, scene: Scene) -> str:
-    """Everything a scene's clip depends on besides its keyframe file."""
+def clip_config(settings: ProjectSettings, scene: Scene, provider: Provider) -> str:
+    """Everything a scene's clip depends on besides its keyframe file (`provider`: the clip
+    stage's)."""
     return fingerprint(
         {
             "scene": scene.clip_fields(),
             "size": settings.frame_size(),
             "style": settings.style,
             "fps": settings.fps,
-            "provider": provider_for("clip", settings).fingerprint("clip"),
+            "provider": provider.fingerprint("clip"),
         }
     )
 
@@ -74,3 +82,64 @@ def cut_plan(storyboard: Storyboard, fps: int, crossfade: float) -> dict[str, An
         "fps": fps,
         "crossfade": crossfade,
     }
+
+
+def final_config(settings: ProjectSettings, storyboard: Storyboard) -> str:
+    """Everything the final cut depends on besides the clip files."""
+    return fingerprint(cut_plan(storyboard, settings.fps, settings.crossfade))
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A file the build makes (the target of one task) and what it is made from."""
+
+    task: str  # its task name (vidpipe.project.stages)
+    target: Path
+    config: str  # the fingerprint of what it is made from besides files
+    files: tuple[Path, ...]  # the files it is made from
+
+
+def reference_keyframes(
+    project: Project,
+    storyboard: Storyboard,
+    stage: str,
+    scene: Scene,
+    provider: Provider | None = None,
+) -> dict[str, Path]:
+    """Other scenes' keyframes the stage's provider uses for this scene: scene id -> file."""
+    provider = provider or provider_for(stage, project.settings)
+    used = provider.references(stage, storyboard, scene)
+    return {ref: project.keyframe_file(ref) for ref in used}
+
+
+def artifacts(project: Project, storyboard: Storyboard) -> list[Artifact]:
+    """Every file the build makes after the storyboard: each scene's keyframe and clip, in
+    order, then the final cut. The task graph is made of exactly these."""
+    settings = project.settings
+    keyframer, animator = provider_for("keyframe", settings), provider_for("clip", settings)
+    made = []
+    for scene in storyboard.scenes:
+        keyframe = project.keyframe_file(scene.id)
+        keyframe_refs = reference_keyframes(project, storyboard, "keyframe", scene, keyframer)
+        clip_refs = reference_keyframes(project, storyboard, "clip", scene, animator)
+        made += [
+            Artifact(
+                scene_task(scene.id, "keyframe"),
+                keyframe,
+                keyframe_config(settings, storyboard, scene, keyframer),
+                tuple(keyframe_refs.values()),
+            ),
+            Artifact(
+                scene_task(scene.id, "clip"),
+                project.clip_file(scene.id),
+                clip_config(settings, scene, animator),
+                (keyframe, *clip_refs.values()),
+            ),
+        ]
+    return [*made, final_artifact(project, storyboard)]
+
+
+def final_artifact(project: Project, storyboard: Storyboard) -> Artifact:
+    clips = tuple(project.clip_file(scene.id) for scene in storyboard.scenes)
+    config = final_config(project.settings, storyboard)
+    return Artifact(FINAL_TASK, project.final_file, config, clips)

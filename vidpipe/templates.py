@@ -7,8 +7,10 @@ import functools
 import importlib.util
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jinja2
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATES_ENV = "VIDPIPE_TEMPLATES"
 
@@ -30,6 +32,8 @@ def templates_dir() -> Path:
 
 @functools.cache
 def environment() -> jinja2.Environment:
+    import jinja2  # only when rendering: a fingerprint needs just the template's text
+
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
         undefined=jinja2.StrictUndefined,

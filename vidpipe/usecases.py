@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from vidpipe import fsutil
-from vidpipe.build.runner import check_crossfade, check_stitchable
 from vidpipe.errors import InvalidEdit, NotReady, ProjectNotFound, SceneNotFound
+from vidpipe.project.cut import check_crossfade, check_stitchable
 from vidpipe.project.folder import (
     Project,
     all_projects,
@@ -27,7 +27,6 @@ from vidpipe.project.settings import ProjectSettings, describe_validation_error,
 from vidpipe.project.status import read_status
 from vidpipe.project.storyboard import Scene, Storyboard, load_storyboard, storyboard_json
 from vidpipe.providers import check_providers
-from vidpipe.read import index
 
 
 def new_project(settings: ProjectSettings, source: str, root: Path | None = None) -> Project:
@@ -37,6 +36,8 @@ def new_project(settings: ProjectSettings, source: str, root: Path | None = None
     check_crossfade(settings.crossfade, {"clip_duration": settings.clip_duration})
     settings = check_providers(settings, source=source)
     project = create_project(settings, root)
+    from vidpipe.read import index  # TinyDB: only when there is a record to write
+
     index.refresh(project)
     return project
 

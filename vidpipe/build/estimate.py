@@ -83,7 +83,7 @@ def plan_build(project: Project, only: list[str] | None = None) -> BuildPlan:
         scene_id, stage = scene_stage
         provider = provider_for(stage, settings)
         make_job = steps.keyframe_job if stage == "keyframe" else steps.clip_job
-        job = make_job(project, storyboard, provider, scene_id, project.root / task.targets[0])
+        job = make_job(project, storyboard, scene_id, project.root / task.targets[0])
         if task.name in rebuilt_inputs:  # new inputs: whatever was paid for before does not fit
             charges += provider.estimate(stage, job.scene.duration)
         else:

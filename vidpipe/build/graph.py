@@ -19,16 +19,17 @@ from doit.tools import config_changed
 
 from vidpipe.build import steps
 from vidpipe.inputs import (
-    clip_config,
-    cut_plan,
-    keyframe_config,
+    Artifact,
+    artifacts,
+    final_artifact,
     storyboard_inputs,
     storyboard_is_current,
 )
 from vidpipe.project.folder import Project
-from vidpipe.project.stages import SCENE_TASK, scene_subtask
-from vidpipe.project.storyboard import Scene, fingerprint, load_storyboard
-from vidpipe.providers import provider_for
+from vidpipe.project.stages import SCENE_TASK, parse_scene_task, scene_subtask
+from vidpipe.project.storyboard import load_storyboard
+
+STEPS = {"keyframe": steps.make_keyframe, "clip": steps.make_clip}
 
 
 def task_creators(project: Project) -> dict[str, Any]:
@@ -36,12 +37,21 @@ def task_creators(project: Project) -> dict[str, Any]:
 
     doit runs with the project folder as its working directory and every path in the graph is
     relative to it, so a project folder can be moved or copied without rebuilding anything.
+    The scene tasks and the final cut are made from vidpipe.inputs.artifacts, which a no-op
+    resume checks without doit.
     """
     root = str(project.root.resolve())
-    settings = project.settings
 
     def rel(path: Path) -> str:
         return str(path.relative_to(project.root))
+
+    def task(artifact: Artifact, action: Any) -> dict[str, Any]:
+        return {
+            "actions": [action],
+            "file_dep": [rel(path) for path in artifact.files],
+            "targets": [rel(artifact.target)],
+            "uptodate": [config_changed(artifact.config)],
+        }
 
     def task_storyboard() -> dict[str, Any]:
         inputs = storyboard_inputs(project)
@@ -53,45 +63,17 @@ def task_creators(project: Project) -> dict[str, Any]:
 
     @create_after(executed="storyboard")
     def task_scene():
-        storyboard = load_storyboard(project.storyboard_file)
-        keyframer = provider_for("keyframe", settings)
-        animator = provider_for("clip", settings)
-
-        def keyframes_used(stage: str, scene: Scene) -> list[str]:
-            """Other scenes' keyframes a provider uses (e.g. as reference images): edges."""
-            provider = keyframer if stage == "keyframe" else animator
-            used = steps.reference_keyframes(project, storyboard, provider, stage, scene)
-            return [rel(path) for path in used.values()]
-
-        for scene in storyboard.scenes:
-            keyframe = rel(project.keyframe_file(scene.id))
-            keyframe_inputs = keyframe_config(settings, storyboard, scene)
-            clip_inputs = clip_config(settings, scene)
-            yield {
-                "name": scene_subtask(scene.id, "keyframe"),
-                "actions": [(steps.make_keyframe, [root, scene.id, keyframe_inputs])],
-                "file_dep": keyframes_used("keyframe", scene),
-                "targets": [keyframe],
-                "uptodate": [config_changed(keyframe_inputs)],
-            }
-            yield {
-                "name": scene_subtask(scene.id, "clip"),
-                "actions": [(steps.make_clip, [root, scene.id, clip_inputs])],
-                "file_dep": [keyframe, *keyframes_used("clip", scene)],
-                "targets": [rel(project.clip_file(scene.id))],
-                "uptodate": [config_changed(clip_inputs)],
-            }
+        for artifact in artifacts(project, load_storyboard(project.storyboard_file)):
+            scene_stage = parse_scene_task(artifact.task)
+            if scene_stage is None:
+                continue  # the final cut: task_final
+            scene_id, stage = scene_stage
+            action = (STEPS[stage], [root, scene_id, artifact.config])
+            yield {"name": scene_subtask(scene_id, stage), **task(artifact, action)}
 
     @create_after(executed=SCENE_TASK)
     def task_final() -> dict[str, Any]:
-        storyboard = load_storyboard(project.storyboard_file)
-        return {
-            "actions": [(steps.make_final, [root])],
-            "file_dep": [rel(project.clip_file(scene.id)) for scene in storyboard.scenes],
-            "targets": [rel(project.final_file)],
-            "uptodate": [
-                config_changed(fingerprint(cut_plan(storyboard, settings.fps, settings.crossfade)))
-            ],
-        }
+        artifact = final_artifact(project, load_storyboard(project.storyboard_file))
+        return task(artifact, (steps.make_final, [root]))
 
     return {"task_storyboard": task_storyboard, "task_scene": task_scene, "task_final": task_final}

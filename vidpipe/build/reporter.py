@@ -19,6 +19,7 @@ from doit.exceptions import UnmetDependency
 
 from vidpipe.errors import VidpipeError
 from vidpipe.project.folder import Project
+from vidpipe.project.provenance import refresh_input_times
 from vidpipe.project.stages import step_of
 from vidpipe.project.status import write_status
 from vidpipe.project.storyboard import load_storyboard
@@ -177,6 +178,8 @@ class BuildReporter:
         if _is_step(task):
             with self.lock:
                 self.log.up_to_date += 1
+            for target in task.targets:  # doit found its inputs unchanged, by content
+                refresh_input_times(self.project, self.project.root / target)
 
     def runtime_error(self, msg: str) -> None:
         with self.lock:

@@ -21,14 +21,14 @@ from vidpipe.errors import (
     EXIT_BUILD_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
-    BadInput,
-    NotReady,
 )
+from vidpipe.inputs import artifacts
 from vidpipe.media import ffmpeg
 from vidpipe.process import raise_interrupt
 from vidpipe.project import costs
+from vidpipe.project.cut import check_crossfade
 from vidpipe.project.folder import Project, project_lock
-from vidpipe.project.provenance import storyboard_edited_by_hand
+from vidpipe.project.provenance import hand_edit_note, refresh_input_times
 from vidpipe.project.status import write_status
 from vidpipe.project.storyboard import load_storyboard
 from vidpipe.providers import check_providers
@@ -44,32 +44,10 @@ def check_project(project: Project, out: TextIO) -> None:
     else:
         storyboard = load_storyboard(project.storyboard_file)
         durations = {f"scene {scene.id}": scene.duration for scene in storyboard.scenes}
-        if storyboard_edited_by_hand(project):
-            out.write(f"note: {project.storyboard_file} was edited by hand; it is kept as it is\n")
+        note = hand_edit_note(project)
+        if note:
+            out.write(note + "\n")
     check_crossfade(settings.crossfade, durations)
-
-
-def check_crossfade(crossfade: float, durations: dict[str, float]) -> None:
-    """A crossfade may take at most half of any scene (`durations`: name -> seconds)."""
-    for name, seconds in durations.items():
-        if crossfade * 2 > seconds:
-            raise BadInput(
-                f"crossfade={crossfade:g} is too long for {name} ({seconds:g}s): "
-                f"a crossfade may take at most half of a scene; use crossfade={seconds / 2:g} "
-                "or less"
-            )
-
-
-def check_stitchable(project: Project, crossfade: float) -> None:
-    """Every scene has a clip, and `crossfade` fits every scene."""
-    storyboard = load_storyboard(project.storyboard_file)
-    check_crossfade(crossfade, {f"scene {s.id}": s.duration for s in storyboard.scenes})
-    missing = [scene.id for scene in storyboard.scenes if not project.clip_file(scene.id).exists()]
-    if missing:
-        raise NotReady(
-            f"scene {missing[0]} has no clip yet, so there is nothing to stitch; "
-            f"build it first: vidpipe resume id={project.id}"
-        )
 
 
 def build_project(
@@ -126,6 +104,10 @@ def _run(
     """Run the steps of `plan` with doit; with none to run, doit is not started at all."""
     if plan.nothing_to_do:
         log.up_to_date = plan.up_to_date
+        # the plan found every input unchanged (by content, as doit compares files): record
+        # their times, so that the next resume's folder check finds the project done
+        for artifact in artifacts(project, load_storyboard(project.storyboard_file)):
+            refresh_input_times(project, artifact.target)
         return EXIT_OK
     ffmpeg.ffmpeg_exe()  # no usable ffmpeg: one clear error before any step starts
     # --continue: a scene that fails (a safety filter, a bad keyframe) does not stop the

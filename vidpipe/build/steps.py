@@ -17,6 +17,7 @@ from doit.exceptions import TaskFailed
 
 from vidpipe import fsutil
 from vidpipe.errors import StepFailed, VidpipeError
+from vidpipe.inputs import final_artifact, reference_keyframes
 from vidpipe.media import clipformat, ffmpeg, stitch
 from vidpipe.project import costs
 from vidpipe.project.folder import Project
@@ -67,27 +68,15 @@ def pending_file(project: Project, artifact: Path) -> Path:
     return project.state_dir / "pending" / relative.with_suffix(relative.suffix + ".json")
 
 
-def reference_keyframes(
-    project: Project, storyboard: Storyboard, provider: Provider, stage: str, scene: Scene
-) -> dict[str, Path]:
-    """Other scenes' keyframes the provider uses for this one: scene id -> file."""
-    used = provider.references(stage, storyboard, scene)
-    return {ref: project.keyframe_file(ref) for ref in used}
-
-
-def keyframe_job(
-    project: Project, storyboard: Storyboard, provider: Provider, scene_id: str, out: Path
-) -> KeyframeJob:
+def keyframe_job(project: Project, storyboard: Storyboard, scene_id: str, out: Path) -> KeyframeJob:
     scene = storyboard.scene(scene_id)
-    references = reference_keyframes(project, storyboard, provider, "keyframe", scene)
+    references = reference_keyframes(project, storyboard, "keyframe", scene)
     return KeyframeJob(scene, storyboard, project.settings, out, references)
 
 
-def clip_job(
-    project: Project, storyboard: Storyboard, provider: Provider, scene_id: str, out: Path
-) -> ClipJob:
+def clip_job(project: Project, storyboard: Storyboard, scene_id: str, out: Path) -> ClipJob:
     scene = storyboard.scene(scene_id)
-    references = reference_keyframes(project, storyboard, provider, "clip", scene)
+    references = reference_keyframes(project, storyboard, "clip", scene)
     keyframe = project.keyframe_file(scene_id)
     pending = pending_file(project, project.clip_file(scene_id))
     return ClipJob(scene, storyboard, project.settings, keyframe, out, references, pending)
@@ -124,7 +113,7 @@ def make_keyframe(root: str, scene_id: str, inputs: str) -> None:
     started = time.time()
     provider = provider_for("keyframe", project.settings)
     with fsutil.writing(target) as partial:
-        job = keyframe_job(project, storyboard, provider, scene_id, partial)
+        job = keyframe_job(project, storyboard, scene_id, partial)
         charges = charges_of(provider, "keyframe", job)
         costs.reserve(project.root, charges, f"scene {scene_id}: keyframe")
         record = provider.draw_keyframe(job)
@@ -141,7 +130,7 @@ def make_clip(root: str, scene_id: str, inputs: str) -> None:
     started = time.time()
     provider = provider_for("clip", project.settings)
     with fsutil.writing(target) as partial:
-        job = clip_job(project, storyboard, provider, scene_id, partial)
+        job = clip_job(project, storyboard, scene_id, partial)
         costs.reserve(project.root, charges_of(provider, "clip", job), f"scene {scene_id}: clip")
         record = provider.render_clip(job)
         # any provider's clip is brought to the project's encoding once, here, not per stitch
@@ -185,4 +174,7 @@ def make_final(root: str) -> None:
     with fsutil.writing(project.final_file) as partial:
         stitch.stitch(clips, partial, settings.frame_size(), settings.fps, settings.crossfade)
     record = Provenance("vidpipe", "ffmpeg", extra={"crossfade": settings.crossfade})
-    write_provenance(project, project.final_file, record, started)
+    made_from = final_artifact(project, storyboard)
+    files = file_inputs(project, made_from.files)
+    more = {"inputs": sha256_text(made_from.config), "files": files}
+    write_provenance(project, project.final_file, record, started, **more)

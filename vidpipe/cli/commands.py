@@ -14,16 +14,15 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args, get_origin
 
 from vidpipe import usecases
-from vidpipe.build.runner import build_project
 from vidpipe.errors import EXIT_OK, BadInput
 from vidpipe.project.costs import take_approval
 from vidpipe.project.folder import Project, open_project
+from vidpipe.project.provenance import hand_edit_note
 from vidpipe.project.settings import STAGES, ProjectSettings, settings_from_words
 from vidpipe.project.stages import FINAL_TASK
 from vidpipe.project.status import STATES
-from vidpipe.providers import available
-from vidpipe.read.index import ProjectIndex
-from vidpipe.read.summary import summarize
+from vidpipe.providers import BUILTIN
+from vidpipe.read.summary import is_up_to_date, summarize
 from vidpipe.read.views import listing_text, status_text
 
 # The words every command reads the same way; check_words has checked their values.
@@ -42,6 +41,15 @@ def _announce(project: Project, json_progress: bool) -> None:
         print(json.dumps({"event": "project", "project": project.id, "path": str(project.root)}))
     else:
         print(f"project {project.id}: {project.root}")
+
+
+def build_project(project: Project, **options: Any) -> int:
+    """vidpipe.build.runner.build_project, loaded only when there is a build to run: the build
+    (doit, the media engine) is most of a command's start-up, and a resume of a project that
+    is up to date answers from the project folder alone."""
+    from vidpipe.build import runner
+
+    return runner.build_project(project, **options)
 
 
 def generate(words: dict[str, str]) -> int:
@@ -72,6 +80,12 @@ def resume(words: dict[str, str]) -> int:
             return EXIT_OK
         project = unfinished
     _announce(project, json_progress)
+    if not json_progress and is_up_to_date(project):
+        note = hand_edit_note(project)
+        if note:
+            print(note)
+        print(f"up to date: {project.final_file}")
+        return EXIT_OK
     return build_project(project, json_progress=json_progress, approval=approval)
 
 
@@ -83,6 +97,8 @@ def status(words: dict[str, str]) -> int:
 
 
 def projects(words: dict[str, str]) -> int:
+    from vidpipe.read.index import ProjectIndex  # TinyDB: only for a listing
+
     records = ProjectIndex().listing(words.get("status"))
     _print({"projects": records}, words, listing_text(records, colour=sys.stdout.isatty()))
     return EXIT_OK
@@ -197,7 +213,9 @@ def _settings_options() -> tuple[Option, ...]:
         options.append(
             Option(name, default, _allowed(field.annotation, field.metadata), MEANINGS[name])
         )
-    providers = ", ".join(sorted(available()))
+    # the built-ins; plugins are found when used (scanning the installed packages for them at
+    # every start-up would cost more than some commands take)
+    providers = ", ".join(sorted(BUILTIN)) + ", or a plugin's name"
     options.append(Option("provider", "local", providers, "the provider of every stage"))
     options += [
         Option(f"{stage}_provider", "local", providers, f"the provider of the {stage} stage")

@@ -30,6 +30,8 @@ from vidpipe import fsutil
 from vidpipe.errors import BadInput, ProjectBusy, ProjectNotFound
 from vidpipe.project.settings import ProjectSettings, validate_settings
 
+# libyaml's safe loader when PyYAML has it (several times faster), else the pure-Python one
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 PROJECT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 PROJECTS_ENV = "VIDPIPE_PROJECTS"
 
@@ -85,7 +87,7 @@ class Project:
     @cached_property
     def settings(self) -> ProjectSettings:
         try:
-            data = yaml.safe_load(self.settings_file.read_text(encoding="utf-8"))
+            data = yaml.load(self.settings_file.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
         except FileNotFoundError:
             raise ProjectNotFound(
                 f"{self.settings_file}: missing; is {self.root} a project?"

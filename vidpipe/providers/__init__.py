@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-from importlib.metadata import entry_points
 from typing import Any
 
 from pydantic import ValidationError
@@ -31,11 +30,14 @@ def available() -> dict[str, str]:
 def plugins() -> dict[str, str]:
     """Installed provider plugins, read once per process: scanning the installed packages'
     entry points takes milliseconds, and a build looks providers up for every scene."""
+    from importlib.metadata import entry_points  # (and importing it takes milliseconds too)
+
     return {point.name: point.value for point in entry_points(group="vidpipe.providers")}
 
 
 def provider_class(name: str, stage: str) -> type[Provider]:
-    known = available()
+    # a built-in needs no scan of the installed packages (built-ins win over plugins anyway)
+    known = BUILTIN if name in BUILTIN else available()
     if name not in known:
         raise BadInput(
             f"unknown provider {name!r} for the {stage} stage; "

@@ -7,11 +7,10 @@ fingerprints the task graph uses, so it can never disagree with what a resume wo
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from vidpipe.errors import VidpipeError
-from vidpipe.inputs import clip_config, keyframe_config
+from vidpipe.inputs import Artifact, artifacts, storyboard_inputs, storyboard_is_current
 from vidpipe.project.folder import Project, is_building
 from vidpipe.project.provenance import read_provenance, sha256_text
 from vidpipe.project.stages import scene_task
@@ -44,18 +43,19 @@ def read_runs(project: Project) -> list[dict[str, Any]]:
     return runs
 
 
-def _artifact_state(
-    project: Project, artifact: Path, inputs: str, failed: str | None
-) -> dict[str, Any]:
+def _artifact_state(project: Project, artifact: Artifact, failed: str | None) -> dict[str, Any]:
     """done / missing / outdated (its inputs changed since it was made) / failed."""
     if failed is not None:
         return {"state": "failed", "reason": failed}
-    if not artifact.exists():
+    if not artifact.target.exists():
         return {"state": "missing"}
-    record = read_provenance(project, artifact) or {}
-    if record.get("inputs") != sha256_text(inputs):
+    record = read_provenance(project, artifact.target) or {}
+    if record.get("inputs") != sha256_text(artifact.config):
         return {"state": "outdated", "reason": "the scene changed since it was made"}
-    for name, mtime in (record.get("files") or {}).items():
+    files = record.get("files") or {}
+    if set(files) != {str(path.relative_to(project.root)) for path in artifact.files}:
+        return {"state": "outdated", "reason": "it is made from other files now"}
+    for name, mtime in files.items():
         path = project.root / name
         if not path.exists() or path.stat().st_mtime_ns != mtime:
             return {"state": "outdated", "reason": f"{name} changed since it was made"}
@@ -65,31 +65,31 @@ def _artifact_state(
 def scene_states(
     project: Project, storyboard: Storyboard, failures: dict[str, str]
 ) -> list[dict[str, Any]]:
-    settings = project.settings
+    made = {artifact.task: artifact for artifact in artifacts(project, storyboard)}
     scenes = []
     for scene in storyboard.scenes:
-        keyframe = project.keyframe_file(scene.id)
-        clip = project.clip_file(scene.id)
-        scenes.append(
-            {
-                "id": scene.id,
-                "title": scene.title,
-                "duration": scene.duration,
-                "keyframe": _artifact_state(
-                    project,
-                    keyframe,
-                    keyframe_config(settings, storyboard, scene),
-                    failures.get(scene_task(scene.id, "keyframe")),
-                ),
-                "clip": _artifact_state(
-                    project,
-                    clip,
-                    clip_config(settings, scene),
-                    failures.get(scene_task(scene.id, "clip")),
-                ),
-            }
-        )
+        record: dict[str, Any] = {"id": scene.id, "title": scene.title, "duration": scene.duration}
+        for stage in ("keyframe", "clip"):
+            task = scene_task(scene.id, stage)
+            record[stage] = _artifact_state(project, made[task], failures.get(task))
+        scenes.append(record)
     return scenes
+
+
+def is_up_to_date(project: Project) -> bool:
+    """True when a build would run no step: no build runs, the storyboard is current, and every
+    artifact was made from exactly the inputs it has now (its provenance: the fingerprint and
+    the files it was made from). Answers from the folder, without the build or doit."""
+    if is_building(project) or not storyboard_is_current(project, storyboard_inputs(project)):
+        return False
+    try:
+        storyboard = load_storyboard(project.storyboard_file)
+    except VidpipeError:
+        return False
+    return all(
+        _artifact_state(project, artifact, None)["state"] == "done"
+        for artifact in artifacts(project, storyboard)
+    )
 
 
 def summarize(project: Project) -> dict[str, Any]:
