@@ -157,7 +157,7 @@ def test_listing_is_newest_first_and_filters_by_status(projects):
     assert text.index("Second") < text.index("First")
     assert "\033[" not in text  # no colour codes when not on a terminal
     bad = run_doit("projects", "status=done")
-    assert bad.returncode == 4 and "use one of: pending" in bad.stderr
+    assert bad.returncode == 4 and "is not one of: pending" in bad.stderr
 
 
 def test_stitch_recuts_without_regenerating_and_remembers_the_crossfade(projects):

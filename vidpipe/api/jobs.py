@@ -244,15 +244,15 @@ class JobManager:
         errors = "".join(stderr).strip()[-STDERR_KEPT:]
         with self.changed:
             job.exit_code = process.returncode
+            if errors:
+                self._add_event(job, {"event": "error", "text": errors})
+            self._add_event(job, {"event": "exit", "exit_code": process.returncode})
             if job.cancelling:
                 self._end(job, "cancelled")
             elif self.stopping and process.returncode in (EXIT_INTERRUPTED, -signal.SIGTERM):
                 self._end(job, "queued")  # stopped with the server: it starts again next time
             else:
-                self._end(job, "finished")
-            if errors:
-                self._add_event(job, {"event": "error", "text": errors})
-            self._add_event(job, {"event": "exit", "exit_code": process.returncode})
+                self._end(job, "finished")  # last: a reader that sees it has every event
 
 
 def keep_tail(stream: IO[str] | None, tail: collections.deque[str]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from vidpipe import fsutil
 from vidpipe.errors import VidpipeError
 from vidpipe.inputs import Artifact, artifacts, storyboard_inputs, storyboard_is_current
 from vidpipe.project.folder import Project, is_building
@@ -77,11 +78,14 @@ def scene_states(
 
 
 def is_up_to_date(project: Project) -> bool:
-    """True when a build would run no step: no build runs, the storyboard is current, and every
+    """True when a build would have nothing to do: no build runs or left temporary files, the
+    storyboard is current, and every
     artifact was made from exactly the inputs it has now (its provenance: the fingerprint and
     the files it was made from). Answers from the folder, without the build or doit."""
     if is_building(project) or not storyboard_is_current(project, storyboard_inputs(project)):
         return False
+    if any(project.root.rglob(f"*{fsutil.PARTIAL_MARK}-*")):
+        return False  # a killed build's temporary files: the build removes them
     try:
         storyboard = load_storyboard(project.storyboard_file)
     except VidpipeError:
