@@ -4,6 +4,10 @@ A `VidpipeError` is a user-facing problem: it is printed as one message (what we
 and how to fix it), never with a traceback. Anything else is a bug and keeps its traceback.
 """
 
+import errno
+import shutil
+from pathlib import Path
+
 # Exit codes of the user commands (the README's table, tested). None is 2 or 3, which doit
 # itself uses (an error running a task; a command line doit did not understand).
 EXIT_OK = 0
@@ -54,6 +58,27 @@ class StepFailed(VidpipeError):
     """A build step could not produce its artifact (provider refused, ffmpeg failed, ...)."""
 
     exit_code = EXIT_BUILD_FAILED
+
+
+class DiskFull(StepFailed):
+    """A write failed for want of space; what was finished is kept, and a resume goes on."""
+
+    def __init__(self, what: str, where: Path) -> None:
+        try:
+            free = f"{shutil.disk_usage(where).free / 1e6:.1f} MB free"
+        except OSError:
+            free = "no free space"
+        super().__init__(
+            f"the disk is full: {what} failed ({free} on the file system of {where}); "
+            "free some space, then resume"
+        )
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """Whether `err` is a write that failed for want of space (or of quota)."""
+    if isinstance(err, OSError):
+        return err.errno in (errno.ENOSPC, errno.EDQUOT)
+    return type(err).__name__ == "OperationalError" and "disk is full" in str(err)  # sqlite3
 
 
 class OverBudget(StepFailed):

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+from vidpipe.errors import DiskFull, is_disk_full
 
 PARTIAL_MARK = ".partial"
 
@@ -35,12 +39,17 @@ def fsync_dir(folder: Path) -> None:
 
 @contextlib.contextmanager
 def writing(target: Path) -> Iterator[Path]:
-    """Yield a temporary path to write; on success it replaces `target`, on error it is removed."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Yield a temporary path to write; on success it replaces `target`, on error it is removed
+    (a full disk is raised as DiskFull, naming the target)."""
     partial = partial_path(target)
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         yield partial
         commit(partial, target)
+    except OSError as err:
+        if is_disk_full(err):
+            raise DiskFull(f"writing {target}", target.parent) from None
+        raise
     finally:
         partial.unlink(missing_ok=True)
 
@@ -48,6 +57,16 @@ def writing(target: Path) -> Iterator[Path]:
 def write_text(target: Path, text: str) -> None:
     with writing(target) as partial:
         partial.write_text(text, encoding="utf-8")
+
+
+def read_json_object(path: Path) -> dict[str, Any] | None:
+    """The JSON object in `path`; None when it is missing, unreadable or not a JSON object
+    (state files are the pipeline's own: a damaged one counts as absent, never as a crash)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def remove_partials(folder: Path) -> None:

@@ -38,7 +38,7 @@ from vidpipe.errors import (
 from vidpipe.project.folder import PROJECT_ID_PATTERN, Project
 from vidpipe.project.jobrecord import ACTIVE_JOB_STATES
 from vidpipe.project.settings import STAGES, ProjectSettings, describe_validation_error
-from vidpipe.project.status import ACTIVE_STATES, STATES
+from vidpipe.project.status import ACTIVE_STATES, LISTED_STATES
 from vidpipe.project.storyboard import SCENE_ID_PATTERN, load_storyboard
 from vidpipe.read import index
 from vidpipe.read.summary import live_status, summarize
@@ -331,8 +331,8 @@ LISTED = ("id", "title", "state", "scenes_done", "scenes_total", "created", "upd
 def projects(ctx: Context) -> dict[str, Any]:
     query = bottle.request.query
     wanted = query.get("status")
-    if wanted is not None and wanted not in STATES:
-        raise ApiError(422, f"status must be one of: {', '.join(STATES)}")
+    if wanted is not None and wanted not in LISTED_STATES:
+        raise ApiError(422, f"status must be one of: {', '.join(LISTED_STATES)}")
     limit = _int_param(query.get("limit"), "limit", 50, 1, MAX_PAGE)
     offset = _int_param(query.get("offset"), "offset", 0, 0, 10**9)
     records = index.ProjectIndex(ctx.root).listing(wanted)

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from vidpipe import __version__
 from vidpipe.project.folder import PROJECT_ID_PATTERN
-from vidpipe.project.status import STATES
+from vidpipe.project.status import LISTED_STATES
 
 REF = "#/components/schemas/{model}"
 
@@ -114,7 +114,7 @@ def openapi_document(*models: type[BaseModel]) -> dict[str, Any]:
         schema = model.model_json_schema(ref_template=REF)
         schemas.update(schema.pop("$defs", {}))
         schemas[names.get(model.__name__, model.__name__)] = schema
-    state = {"type": "string", "enum": list(STATES)}
+    state = {"type": "string", "enum": list(LISTED_STATES)}
     nullable_text = {"type": ["string", "null"]}
     schemas.update(
         {

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -21,6 +24,7 @@ from vidpipe.errors import (
     EXIT_BUILD_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    DiskFull,
 )
 from vidpipe.inputs import artifacts
 from vidpipe.media import ffmpeg
@@ -77,6 +81,13 @@ def build_project(
             code = _run(project, plan, only, log, progress, approval)
         except KeyboardInterrupt:  # before doit took over the signals
             code = EXIT_INTERRUPTED
+        except DiskFull as err:  # outside any step: doit's own records
+            log.steps.append({"task": "build", "step": "build", "outcome": "failed",
+                              "error": str(err)})  # fmt: skip
+            progress.emit({"event": "failed", "project": project.id, "step": "build",
+                           "error": str(err), "elapsed": round(time.time() - log.started, 3),
+                           "done": len(log.ran)}, [])  # fmt: skip
+            code = EXIT_BUILD_FAILED
         outcome = _record_outcome(project, log, code)
         if outcome == "failed":
             code = EXIT_BUILD_FAILED
@@ -136,15 +147,30 @@ def _run_doit(project: Project, log: BuildLog, progress: Progress, args: list[st
     )
     previous = signal.signal(signal.SIGTERM, raise_interrupt)
     cwd = os.getcwd()
+    errors = io.StringIO()  # doit's own error output: a traceback, unless the disk is full
     try:
         os.chdir(project.root)  # the graph's paths are relative to the project
-        return DoitMain(loader, config_filenames=()).run(args)
+        with contextlib.redirect_stderr(errors):
+            code = DoitMain(loader, config_filenames=()).run(args)
     except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+        code = EXIT_INTERRUPTED
     finally:
         os.chdir(cwd)
         signal.signal(signal.SIGTERM, previous)
         ffmpeg.stop_children()
+    failed = code not in (EXIT_OK, EXIT_BUILD_FAILED, EXIT_INTERRUPTED)
+    if failed and _out_of_space(errors.getvalue(), project):
+        raise DiskFull("recording the build's progress", project.state_dir)
+    sys.stderr.write(errors.getvalue())
+    return code
+
+
+def _out_of_space(doit_errors: str, project: Project) -> bool:
+    """Whether doit failed for want of disk space (SQLite says "disk I/O error" when it cannot
+    create its journal files on a full disk)."""
+    if "disk is full" in doit_errors or "No space left on device" in doit_errors:
+        return True
+    return "disk I/O error" in doit_errors and shutil.disk_usage(project.root).free < 2**20
 
 
 def _record_outcome(project: Project, log: BuildLog, code: int) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from doit.exceptions import TaskFailed
 
 from vidpipe import fsutil
-from vidpipe.errors import StepFailed, VidpipeError
+from vidpipe.errors import DiskFull, StepFailed, VidpipeError, is_disk_full
 from vidpipe.inputs import final_artifact, reference_keyframes
 from vidpipe.media import clipformat, ffmpeg, stitch
 from vidpipe.project import costs
@@ -40,6 +40,10 @@ def _step(func):
             func(*args)
         except VidpipeError as err:
             return TaskFailed(str(err))
+        except Exception as err:
+            if not is_disk_full(err):  # a bug: doit shows its traceback
+                raise
+            return TaskFailed(str(DiskFull(f"the {func.__name__} step", Path(args[0]))))
         return None
 
     wrapper.__name__ = wrapper.__qualname__ = func.__name__

@@ -20,7 +20,7 @@ from vidpipe.project.folder import Project, open_project
 from vidpipe.project.provenance import hand_edit_note
 from vidpipe.project.settings import STAGES, ProjectSettings, settings_from_words
 from vidpipe.project.stages import FINAL_TASK
-from vidpipe.project.status import STATES
+from vidpipe.project.status import LISTED_STATES
 from vidpipe.providers import BUILTIN
 from vidpipe.read.summary import is_up_to_date, summarize
 from vidpipe.read.views import listing_text, status_text
@@ -239,7 +239,7 @@ COMMANDS: dict[str, Command] = {
                 (Option("id", "the newest", "a project id", "the project"), FORMAT)),
         Command("projects", projects, "all projects, newest first",
                 "vidpipe projects [status=<state>] [format=json]",
-                (_choice("status", "", STATES, "only projects in this state"), FORMAT)),
+                (_choice("status", "", LISTED_STATES, "only projects in this state"), FORMAT)),
         Command("stitch", stitch, "re-cut final.mp4 from the existing clips, regenerating nothing",
                 "vidpipe stitch id=<id> [crossfade=<seconds>]",
                 (PROJECT_ID, Option("crossfade", "the project's", "number >= 0",

@@ -11,9 +11,18 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 
 from vidpipe.cli import commands
-from vidpipe.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, BadInput, VidpipeError
+from vidpipe.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    BadInput,
+    DiskFull,
+    VidpipeError,
+    is_disk_full,
+)
 from vidpipe.process import die_with_parent, raise_interrupt
 
 HELP_WORDS = ("help", "--help", "-h")
@@ -67,7 +76,12 @@ def guarded(run_it: Callable[[], int]) -> int:
         return EXIT_OK
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    except Exception:
+    except Exception as err:
+        if is_disk_full(err):
+            name = getattr(err, "filename", None)
+            full = DiskFull(f"writing {name}" if name else "a write", Path(name or ".").parent)
+            print(f"error: {full}", file=sys.stderr)
+            return full.exit_code
         traceback.print_exc()
         print(
             "internal error: this is a bug in vidpipe; the traceback above says where",

@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from vidpipe.errors import MediaToolMissing, StepFailed
+from vidpipe.errors import DiskFull, MediaToolMissing, StepFailed
 
 if TYPE_CHECKING:
     from fractions import Fraction
@@ -101,6 +101,8 @@ def run_ffmpeg(args: list[str], doing: str) -> None:
         # the first lines name the cause; drop ffmpeg's "[component @ 0x...]" prefixes
         lines = [re.sub(r"^\[[^]]*\] ", "", line) for line in stderr.strip().splitlines()]
         log = " | ".join(lines[:2]) or f"exit code {process.returncode}"
+        if "No space left on device" in stderr:
+            raise DiskFull(f"ffmpeg {doing}", Path(args[-1]).parent)  # the last word: its output
         raise StepFailed(f"ffmpeg failed while {doing}: {log}")
 
 

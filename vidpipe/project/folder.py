@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import math
 import os
 import re
 import secrets
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -99,9 +101,10 @@ class Project:
     def created(self) -> float:
         """When the project was created (seconds since the epoch)."""
         try:
-            return float((self.state_dir / "created").read_text())
-        except (FileNotFoundError, ValueError):
-            return self.settings_file.stat().st_mtime
+            created = float((self.state_dir / "created").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            created = math.nan
+        return created if math.isfinite(created) else self.settings_file.stat().st_mtime
 
     def save_settings(self, settings: ProjectSettings) -> None:
         text = yaml.safe_dump(settings.model_dump(), sort_keys=False, allow_unicode=True)
@@ -120,9 +123,13 @@ def create_project(settings: ProjectSettings, root: Path | None = None) -> Proje
         except FileExistsError:
             continue
     project = Project(folder)
-    project.state_dir.mkdir()
-    fsutil.write_text(project.state_dir / "created", f"{time.time():.3f}")
-    project.save_settings(settings)
+    try:
+        project.state_dir.mkdir()
+        fsutil.write_text(project.state_dir / "created", f"{time.time():.3f}")
+        project.save_settings(settings)  # last: a folder with project.yaml is a project
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # no half-made project left behind
+        raise
     return project
 
 

@@ -26,12 +26,9 @@ def job_file(project: Project) -> Path:
 def read_job(project: Project) -> dict[str, Any] | None:
     """The project's job record; None when it has none or it is not one (a damaged record
     must not stop the server: the project is then treated as having no job)."""
-    try:
-        record = json.loads(job_file(project).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
+    record = fsutil.read_json_object(job_file(project))
     well_formed = (
-        isinstance(record, dict)
+        record is not None
         and record.get("state") in JOB_STATES
         and isinstance(record.get("words"), list)
         and all(isinstance(word, str) for word in record["words"])

@@ -43,10 +43,7 @@ def write_provenance(
 
 
 def read_provenance(project: Project, artifact: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(project.provenance_file(artifact).read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
+    return fsutil.read_json_object(project.provenance_file(artifact))
 
 
 def hand_edit_note(project: Project) -> str | None:

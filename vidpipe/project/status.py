@@ -11,6 +11,9 @@ from vidpipe.project.folder import Project
 
 ACTIVE_STATES = ("pending", "storyboard", "keyframes", "video_gen", "stitching")
 STATES = (*ACTIVE_STATES, "complete", "failed", "interrupted")
+# what a listing says of a project whose files cannot be read (never written to status.json)
+UNREADABLE = "unreadable"
+LISTED_STATES = (*STATES, UNREADABLE)
 
 
 def status_file(project: Project):
@@ -18,10 +21,16 @@ def status_file(project: Project):
 
 
 def read_status(project: Project) -> dict[str, Any]:
-    try:
-        return json.loads(status_file(project).read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
+    """status.json; a missing or damaged one reads as pending (nothing known yet)."""
+    status = fsutil.read_json_object(status_file(project))
+    if status is None or status.get("state") not in STATES:
         return {"state": "pending"}
+    if not isinstance(status.get("updated"), int | float) or isinstance(status["updated"], bool):
+        status.pop("updated", None)
+    for name in ("step", "error"):
+        if not isinstance(status.get(name), str | None):
+            status.pop(name)
+    return status
 
 
 def write_status(project: Project, state: str, **fields: Any) -> None:

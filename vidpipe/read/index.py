@@ -23,8 +23,9 @@ from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 
 from vidpipe import fsutil
+from vidpipe.errors import DiskFull, VidpipeError, is_disk_full
 from vidpipe.project.folder import Project, all_projects, projects_root
-from vidpipe.project.status import ACTIVE_STATES
+from vidpipe.project.status import ACTIVE_STATES, LISTED_STATES, UNREADABLE
 from vidpipe.read.summary import live_status, summarize
 
 INDEX_NAME = ".index.json"
@@ -71,13 +72,22 @@ class ProjectIndex:
 
     def put(self, record: dict[str, Any]) -> None:
         """Insert or replace the record of one project."""
-        with self._db(exclusive=True) as db:
-            self._remove_partials()
+        with self._writing() as db:
             db.upsert(record, Query().id == record["id"])
 
-    def update(self, project_id: str, fields: dict[str, Any]) -> None:
-        with self._db(exclusive=True) as db:
-            db.update(fields, Query().id == project_id)
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[TinyDB]:
+        """The index, to change. The index is a cache of the folders: when it cannot be
+        written (a full disk) it is dropped, to be rebuilt by the next listing, and the
+        caller goes on."""
+        try:
+            with self._db(exclusive=True) as db:
+                self._remove_partials()
+                yield db
+        except (DiskFull, OSError) as err:
+            if isinstance(err, OSError) and not is_disk_full(err):
+                raise
+            self.path.unlink(missing_ok=True)
 
     def get(self, project_id: str) -> dict[str, Any] | None:
         """One project's record, or None when the index lacks it or cannot be read (the
@@ -85,9 +95,16 @@ class ProjectIndex:
         try:
             with self._db(exclusive=False) as db:
                 found = db.get(Query().id == project_id)
-        except (json.JSONDecodeError, UnicodeDecodeError, ValueError, KeyError):
+        except (
+            UnicodeDecodeError,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            RecursionError,
+        ):
             return None
-        return dict(found) if isinstance(found, dict) else None
+        return dict(found) if is_record(found) else None
 
     def records(self) -> list[dict[str, Any]]:
         """Every project's record; rebuilds the index from the folders if it is unreadable or
@@ -95,10 +112,21 @@ class ProjectIndex:
         try:
             with self._db(exclusive=False) as db:
                 records = [dict(doc) for doc in db.all()]
-        except (json.JSONDecodeError, UnicodeDecodeError, ValueError, KeyError):
-            records = None
+        except (
+            UnicodeDecodeError,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            RecursionError,
+        ):
+            records = None  # not JSON, or JSON of another shape than TinyDB's
         on_disk = {project.id for project in all_projects(self.root)}
-        if records is None or {r.get("id") for r in records} != on_disk:
+        if (
+            records is None
+            or not all(is_record(record) for record in records)
+            or {record["id"] for record in records} != on_disk
+        ):
             records = self.rebuild()
         return records
 
@@ -114,9 +142,8 @@ class ProjectIndex:
 
     def rebuild(self) -> list[dict[str, Any]]:
         """Recreate the index from the project folders (the truth)."""
-        records = [summarize(project) for project in all_projects(self.root)]
-        with self._db(exclusive=True) as db:
-            self._remove_partials()
+        records = [record_of(project) for project in all_projects(self.root)]
+        with self._writing() as db:
             db.drop_tables()
             db.insert_multiple(records)
         return records
@@ -129,6 +156,37 @@ class ProjectIndex:
 
 def refresh(project: Project) -> dict[str, Any]:
     """Re-summarize one project into the index of its projects folder."""
-    record = summarize(project)
+    record = record_of(project)
     ProjectIndex(project.root.parent).put(record)
     return record
+
+
+def record_of(project: Project) -> dict[str, Any]:
+    """The index record of a project; one whose files cannot be read (an invalid
+    project.yaml) is listed as unreadable, with the reason, and the rest are not affected."""
+    try:
+        return summarize(project)
+    except VidpipeError as err:
+        updated = project.settings_file.stat().st_mtime
+        return {"id": project.id, "title": project.id, "prompt": "", "settings": {},
+                "state": UNREADABLE, "step": None, "error": str(err), "scenes_total": 0,
+                "scenes_done": 0, "scenes": [], "final": None, "created": updated,
+                "updated": updated, "runs": [], "cost_spent_usd": 0.0,
+                "cost_estimated_usd": None}  # fmt: skip
+
+
+# what a listing needs of each record, and the types it must have
+LISTED = {"id": str, "title": str, "state": str, "scenes_done": int, "scenes_total": int,
+          "created": float, "updated": float}  # fmt: skip
+
+
+def is_record(record: Any) -> bool:
+    """Whether `record` is an index record a listing can show (else the index is rebuilt)."""
+    if not isinstance(record, dict) or record.get("state") not in LISTED_STATES:
+        return False
+    for name, kind in LISTED.items():
+        value = record.get(name)
+        numeric = kind is float and isinstance(value, int) and not isinstance(value, bool)
+        if not (isinstance(value, kind) or numeric) or isinstance(value, bool):
+            return False
+    return True

@@ -7,6 +7,7 @@ fingerprints the task graph uses, so it can never disagree with what a resume wo
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from vidpipe import fsutil
@@ -31,17 +32,41 @@ def live_status(project: Project) -> dict[str, Any]:
 
 
 def read_runs(project: Project) -> list[dict[str, Any]]:
+    """The project's run log; a line cut short by a kill, or of another shape, is skipped
+    (the other runs are still good)."""
     try:
         lines = (project.state_dir / "runs.jsonl").read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
+    except (OSError, UnicodeDecodeError):
         return []
     runs = []
     for line in lines:
         try:
-            runs.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a line cut short by a kill; the other runs are still good
+            run = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if _is_run(run):
+            runs.append(run)
     return runs
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_run(run: Any) -> bool:
+    return (
+        isinstance(run, dict)
+        and isinstance(run.get("outcome"), str)
+        and isinstance(run.get("steps"), list)
+        and all(
+            isinstance(step, dict)
+            and isinstance(step.get("task"), str)
+            and isinstance(step.get("outcome"), str)
+            for step in run["steps"]
+        )
+        and _is_number(run.get("cost_usd", 0.0))
+        and (run.get("estimated_usd") is None or _is_number(run["estimated_usd"]))
+    )
 
 
 def _artifact_state(project: Project, artifact: Artifact, failed: str | None) -> dict[str, Any]:
@@ -53,14 +78,17 @@ def _artifact_state(project: Project, artifact: Artifact, failed: str | None) ->
     record = read_provenance(project, artifact.target) or {}
     if record.get("inputs") != sha256_text(artifact.config):
         return {"state": "outdated", "reason": "the scene changed since it was made"}
-    files = record.get("files") or {}
+    files = record.get("files")
+    if not isinstance(files, dict) or not all(_is_number(t) for t in files.values()):
+        return {"state": "outdated", "reason": "its record is damaged"}
     if set(files) != {str(path.relative_to(project.root)) for path in artifact.files}:
         return {"state": "outdated", "reason": "it is made from other files now"}
     for name, mtime in files.items():
         path = project.root / name
         if not path.exists() or path.stat().st_mtime_ns != mtime:
             return {"state": "outdated", "reason": f"{name} changed since it was made"}
-    return {"state": "done", "cost_usd": record.get("cost_usd", 0.0)}
+    cost = record.get("cost_usd", 0.0)
+    return {"state": "done", "cost_usd": cost if _is_number(cost) else 0.0}
 
 
 def scene_states(

@@ -1,0 +1,124 @@
+"""One bad thing does not break the rest: a damaged project, index or state file is listed,
+rebuilt or reported, never a crash of the listing (in process; the CLI and API doors too)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import doit_env
+
+from vidpipe.project.folder import Project, create_project
+from vidpipe.project.settings import ProjectSettings
+from vidpipe.read.index import INDEX_NAME, ProjectIndex
+
+BROKEN_SETTINGS = {
+    "not yaml": "prompt: [unclosed\n",
+    "a list": "- prompt\n",
+    "empty": "",
+    "invalid value": "prompt: A harbour\nscenes: -3\n",
+    "unknown key": "prompt: A harbour\ncolour: red\n",
+}
+
+
+def good_projects(root: Path, count: int = 2) -> list[Project]:
+    return [create_project(ProjectSettings(prompt=f"Harbour {n}"), root) for n in range(count)]
+
+
+@pytest.mark.parametrize("text", BROKEN_SETTINGS.values(), ids=BROKEN_SETTINGS.keys())
+def test_an_unreadable_project_is_listed_with_its_reason_and_the_rest_are_not_affected(
+    projects: Path, text: str
+) -> None:
+    good = good_projects(projects)
+    broken = create_project(ProjectSettings(prompt="Soon broken"), projects)
+    broken.settings_file.write_text(text)
+    (projects / INDEX_NAME).unlink(missing_ok=True)  # the listing rebuilds from the folders
+    records = {record["id"]: record for record in ProjectIndex(projects).listing()}
+    assert set(records) == {*(p.id for p in good), broken.id}
+    assert records[broken.id]["state"] == "unreadable"
+    assert "project.yaml" in records[broken.id]["error"]
+    assert all(records[p.id]["state"] == "pending" for p in good)
+    only = ProjectIndex(projects).listing("unreadable")
+    assert [record["id"] for record in only] == [broken.id]
+
+
+def test_the_cli_and_the_api_list_around_an_unreadable_project(projects: Path) -> None:
+    good = good_projects(projects, 1)[0]
+    broken = create_project(ProjectSettings(prompt="Soon broken"), projects)
+    broken.settings_file.write_text("scenes: many\n")
+    (projects / INDEX_NAME).unlink(missing_ok=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "vidpipe", "projects", "format=json"],
+        env=doit_env(VIDPIPE_PROJECTS=str(projects)), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    listed = {record["id"]: record["state"] for record in json.loads(result.stdout)["projects"]}
+    assert listed == {good.id: "pending", broken.id: "unreadable"}
+
+    from api_client import running_server
+
+    with running_server(projects, max_builds=0) as (client, _):
+        answer = client.get("/api/projects")
+        assert answer.status == 200
+        assert {p["id"]: p["state"] for p in answer.json["projects"]} == listed
+        detail = client.get(f"/api/projects/{broken.id}")
+        assert detail.status == 422 and "project.yaml" in detail.json["error"]["message"]
+
+
+BROKEN_INDEXES = {
+    "a list": "[]",
+    "a string": '"index"',
+    "tables of lists": '{"_default": []}',
+    "documents of strings": '{"_default": {"1": "x"}}',
+    "records missing fields": "RECORDS_MISSING_FIELDS",
+    "fields of the wrong type": "FIELDS_OF_THE_WRONG_TYPE",
+    "a huge integer": '{"_default": {"1": {"id": ' + "9" * 5000 + "}}}",
+    "nested deeply": "[" * 100_000 + "]" * 100_000,
+    "not utf-8": "\udcff",
+}
+
+
+@pytest.mark.parametrize("text", BROKEN_INDEXES.values(), ids=BROKEN_INDEXES.keys())
+def test_an_index_of_another_shape_is_rebuilt(projects: Path, text: str) -> None:
+    good = good_projects(projects)
+    ids = [p.id for p in good]
+    if text == "RECORDS_MISSING_FIELDS":
+        text = json.dumps({"_default": {str(n): {"id": i} for n, i in enumerate(ids, 1)}})
+    elif text == "FIELDS_OF_THE_WRONG_TYPE":
+        records = ProjectIndex(projects).listing()
+        for record in records:
+            record["created"] = "yesterday"
+        text = json.dumps({"_default": {str(n): r for n, r in enumerate(records, 1)}})
+    (projects / INDEX_NAME).write_bytes(text.encode("utf-8", "surrogateescape"))
+    records = ProjectIndex(projects).listing()
+    assert sorted(record["id"] for record in records) == sorted(ids)
+    assert all(record["state"] == "pending" for record in records)
+    assert ProjectIndex(projects).get(ids[0])["id"] == ids[0]  # rebuilt: readable again
+
+
+STATE_FILES = {
+    "status.json": ["[]", '{"state": 5}', '{"state": "bogus", "updated": "soon"}',
+                    '{"state": "failed", "step": [], "error": {}}'],
+    "runs.jsonl": ['[]\n{"outcome": 1}\n{"outcome": "complete", "steps": "none"}\n',
+                   '{"outcome": "failed", "steps": [{"task": 1}], "cost_usd": "a lot"}\n'],
+    "created": ["yesterday", "nan", "inf"],
+    "provenance/storyboard.json.json": ["[]", '{"sha256": 5}'],
+}  # fmt: skip
+STATE_CASES = [(name, text) for name, texts in STATE_FILES.items() for text in texts]
+
+
+@pytest.mark.parametrize(("name", "text"), STATE_CASES)
+def test_ill_shaped_state_files_of_one_project_are_taken_as_absent(
+    projects: Path, name: str, text: str
+) -> None:
+    good = good_projects(projects, 1)[0]
+    damaged = create_project(ProjectSettings(prompt="Damaged"), projects)
+    path = damaged.state_dir / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    records = {record["id"]: record for record in ProjectIndex(projects).listing()}
+    assert set(records) == {good.id, damaged.id}
+    assert json.loads(json.dumps(records[damaged.id], allow_nan=False))  # a clean record
