@@ -122,3 +122,88 @@ def test_ill_shaped_state_files_of_one_project_are_taken_as_absent(
     records = {record["id"]: record for record in ProjectIndex(projects).listing()}
     assert set(records) == {good.id, damaged.id}
     assert json.loads(json.dumps(records[damaged.id], allow_nan=False))  # a clean record
+
+
+# --- requests and words that are odd or hostile ------------------------------------------------
+@pytest.fixture
+def app(projects: Path):
+    from vidpipe.api.app import make_app
+    from vidpipe.api.jobs import JobManager
+
+    projects.mkdir(exist_ok=True)
+    jobs = JobManager(projects, max_builds=0)  # requests only: builds stay queued
+    yield make_app(projects, jobs)
+    jobs.shutdown()
+
+
+def test_a_huge_json_integer_is_a_400_on_every_route_with_a_body(app, projects: Path) -> None:
+    from test_api_doors import call, with_storyboard
+
+    project = with_storyboard(projects)
+    huge = b'{"prompt": "x", "scenes": ' + b"9" * 5000 + b"}"
+    for method, path in [("POST", "/api/generate"),
+                         ("POST", f"/api/projects/{project.id}/resume"),
+                         ("POST", f"/api/projects/{project.id}/stitch"),
+                         ("PATCH", f"/api/projects/{project.id}/scenes/s1")]:  # fmt: skip
+        answer = call(app, method, path, raw=huge)
+        assert answer.status == 400, (path, answer.body)
+        assert "too many digits" in answer.json["error"]["message"]
+
+
+def test_requests_from_other_sites_and_other_host_names_are_refused(app, projects: Path) -> None:
+    from test_api_doors import call
+
+    ok = call(app, "GET", "/api/health", headers={"Host": "127.0.0.1:8000"})
+    assert ok.status == 200
+    rebound = call(app, "GET", "/api/projects", headers={"Host": "evil.example:8000"})
+    assert rebound.status == 403 and "does not answer for the host" in rebound.body.decode()
+    body = {"prompt": "A page of another site wants this"}
+    cross = call(app, "POST", "/api/generate", body,
+                 headers={"Host": "127.0.0.1:8000", "Origin": "http://evil.example"})  # fmt: skip
+    assert cross.status == 403
+    assert not [p for p in projects.iterdir() if p.is_dir()]  # nothing was made
+    same = call(app, "POST", "/api/generate", body,
+                headers={"Host": "localhost:8000", "Origin": "http://localhost:8000"})  # fmt: skip
+    assert same.status == 202, same.body
+
+
+BAD_WORDS = {
+    "a long prompt is not echoed whole": (["prompt=" + "x" * 100_000], "(100000 characters)"),
+    "nan is not a number": (["prompt=x", "clip_duration=nan"], "finite number"),
+    "inf is not a number": (["prompt=x", "crossfade=inf"], "finite number"),
+    "a terminal escape": (["prompt=a\x1b[2Jb"], "control characters"),
+    "a carriage return": (["prompt=a\rb"], "control characters"),
+}
+
+
+@pytest.mark.parametrize(("words", "said"), BAD_WORDS.values(), ids=BAD_WORDS.keys())
+def test_odd_words_are_refused_in_one_short_line(projects: Path, words, said) -> None:
+    from vidpipe.cli.commands import run_command
+    from vidpipe.errors import BadInput
+
+    name_values = dict(word.split("=", 1) for word in words)
+    with pytest.raises(BadInput) as refused:
+        run_command("generate", name_values)
+    message = str(refused.value)
+    assert said in message and len(message) < 400 and "\x1b" not in message
+    assert not projects.exists() or not list(projects.iterdir())  # nothing was made
+
+
+def test_a_hand_edited_storyboard_has_the_same_caps_as_a_generated_one(projects: Path):
+    from test_api_doors import with_storyboard
+
+    from vidpipe.errors import BadInput
+    from vidpipe.project.settings import MAX_SCENES
+    from vidpipe.project.storyboard import load_storyboard
+
+    project = with_storyboard(projects)
+    data = json.loads(project.storyboard_file.read_text())
+    scene = data["scenes"][0]
+    data["scenes"] = [{**scene, "id": f"s{n}"} for n in range(MAX_SCENES + 1)]
+    project.storyboard_file.write_text(json.dumps(data))
+    with pytest.raises(BadInput, match=f"at most {MAX_SCENES} items"):
+        load_storyboard(project.storyboard_file)
+    data["scenes"] = [{**scene, "title": "a\x1b]0;pwned\x07"}]
+    project.storyboard_file.write_text(json.dumps(data))
+    with pytest.raises(BadInput, match="control characters"):
+        load_storyboard(project.storyboard_file)

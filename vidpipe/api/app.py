@@ -148,15 +148,28 @@ def default_error(err: bottle.HTTPError) -> str:
 
 
 class ApiPlugin:
-    """The bearer token (when one is set), and JSON answers: returned dicts as they are,
-    ApiError with its status, no such project or scene 404, a busy or unready project 409,
-    other user errors 422."""
+    """Who may ask (the Host and Origin headers, then the bearer token when one is set), and
+    JSON answers: returned dicts as they are, ApiError with its status, no such project or
+    scene 404, a busy or unready project 409, other user errors 422."""
 
     name = "vidpipe_api"
     api = 2
 
-    def __init__(self, token: str | None = None) -> None:
-        self.token = token
+    def __init__(self, token: str | None = None, hosts: frozenset[str] | None = None) -> None:
+        self.token, self.hosts = token, hosts
+
+    def check_origin(self) -> None:
+        """A browser is not to be turned against a local server: refuse a Host header that
+        names another host (DNS rebinding) and an Origin other than the server's own (a page
+        of another site posting here)."""
+        host = bottle.request.get_header("Host")
+        if host is not None and self.hosts is not None:
+            name = host.rpartition(":")[0] if host.rpartition(":")[2].isdigit() else host
+            if name.strip("[]").lower() not in self.hosts:
+                raise ApiError(403, f"this server does not answer for the host {host[:80]!r}")
+        origin = bottle.request.get_header("Origin")
+        if origin is not None and host is not None and origin.partition("://")[2] != host:
+            raise ApiError(403, "requests from another site's page are refused")
 
     def check_token(self) -> None:
         header = bottle.request.get_header("Authorization", "")
@@ -168,6 +181,7 @@ class ApiPlugin:
     def apply(self, callback: Callable[..., Any], route: bottle.Route) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
+                self.check_origin()
                 if self.token is not None:
                     self.check_token()
                 result = callback(*args, **kwargs)
@@ -251,6 +265,8 @@ def read_json(model: type[BaseModel], optional: bool = False) -> Any:
         raise ApiError(400, f"the body is not valid JSON: {err.msg} at {err.pos}") from None
     except RecursionError:
         raise ApiError(400, "the JSON is nested too deeply") from None
+    except ValueError:  # an integer of more digits than Python converts
+        raise ApiError(400, "the body holds a number with too many digits") from None
     if not isinstance(data, dict):
         raise ApiError(422, "the body must be a JSON object")
     try:
@@ -470,13 +486,22 @@ ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
 ]
 
 
-def make_app(projects_root: Path, jobs: Jobs, token: str | None = None) -> bottle.Bottle:
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def make_app(
+    projects_root: Path,
+    jobs: Jobs,
+    token: str | None = None,
+    hosts: frozenset[str] | None = LOOPBACK_NAMES,
+) -> bottle.Bottle:
     """The API over the projects in `projects_root`, building with `jobs`; `token`: the bearer
-    token every request must carry."""
+    token every request must carry; `hosts`: the names it answers for in the Host header
+    (None: any, for a server on a public address, which has a token)."""
     app = bottle.Bottle()
     app.default_error_handler = default_error  # type: ignore[method-assign]
     app.uninstall("json")  # ApiPlugin writes every answer
-    app.install(ApiPlugin(token))  # outermost: auth first, and it answers the others' errors
+    app.install(ApiPlugin(token, hosts))  # outermost: auth first, and it answers the others' errors
     app.install(ProjectPlugin(Context(projects_root.resolve(), jobs)))
     for method, path, callback in ROUTES:
         app.route(path, method, callback)

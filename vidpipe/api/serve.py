@@ -62,7 +62,7 @@ def worker_forever(words: dict[str, str]) -> int:
 def serve_forever(words: dict[str, str]) -> int:
     import waitress
 
-    from vidpipe.api.app import make_app
+    from vidpipe.api.app import LOOPBACK_NAMES, make_app
 
     host = words.get("host", "127.0.0.1")
     port = _number(words, "port", 8000, 0, 65535)
@@ -73,6 +73,9 @@ def serve_forever(words: dict[str, str]) -> int:
             f"refusing to serve on {host} without authentication: set {TOKEN_ENV} to a secret "
             "token, or add allow_remote=1 to serve anyone who can reach this address"
         )
+    # on a loopback address it answers only for loopback names (a browser page must not reach
+    # it under another); on a public one, for any (it has a token)
+    hosts = LOOPBACK_NAMES | {host.lower()} if _is_loopback(host) else None
     root = projects_root()
     root.mkdir(parents=True, exist_ok=True)
     jobs = _jobs(root, words.get("queue"), max_builds)
@@ -91,7 +94,7 @@ def serve_forever(words: dict[str, str]) -> int:
             print(f"interrupted builds (POST .../resume to continue): {names}", flush=True)
     try:
         server = waitress.create_server(
-            make_app(root, jobs, token), host=host, port=port, threads=8
+            make_app(root, jobs, token, hosts), host=host, port=port, threads=8
         )
     except OSError as err:
         jobs.shutdown()

@@ -6,7 +6,7 @@ API requests, so every entry point gives the same error for the same mistake.
 
 from __future__ import annotations
 
-import math
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -39,9 +39,9 @@ class ProjectSettings(BaseModel):
     style: Annotated[str, Field(max_length=200)] = "cinematic"
     aspect_ratio: AspectRatio = "16:9"
     resolution: Resolution = "720p"
-    clip_duration: Annotated[float, Field(gt=0, le=MAX_CLIP_SECONDS)] = 8.0
+    clip_duration: Annotated[float, Field(gt=0, le=MAX_CLIP_SECONDS, allow_inf_nan=False)] = 8.0
     scenes: Annotated[int, Field(ge=1, le=MAX_SCENES)] = 6
-    crossfade: Annotated[float, Field(ge=0, le=5)] = 0.0
+    crossfade: Annotated[float, Field(ge=0, le=5, allow_inf_nan=False)] = 0.0
     fps: Literal[24] = 24
     workers: Annotated[int, Field(ge=1, le=16)] = 2
     providers: Providers = Providers()
@@ -53,19 +53,7 @@ class ProjectSettings(BaseModel):
     @field_validator("prompt", "style")
     @classmethod
     def _printable(cls, value: str) -> str:
-        if "\x00" in value:
-            raise ValueError("must not contain NUL characters")
-        value = value.strip()
-        if not value:
-            raise ValueError("must not be blank")
-        return value
-
-    @field_validator("clip_duration", "crossfade")
-    @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
-            raise ValueError("must be a finite number")
-        return value
+        return printable_text(value)
 
     def frame_size(self) -> tuple[int, int]:
         """(width, height) in pixels, both even, for the aspect ratio and resolution."""
@@ -74,6 +62,25 @@ class ProjectSettings(BaseModel):
             return short, short
         long = round(short * 16 / 9 / 2) * 2
         return (long, short) if self.aspect_ratio == "16:9" else (short, long)
+
+
+# control characters (terminal escapes among them) other than tab and newline
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable_text(value: str) -> str:
+    """Text a user gave, stripped; refused when blank or holding control characters (a
+    terminal escape sequence in a prompt would reach every terminal that lists it)."""
+    found = CONTROL.search(value)
+    if found:
+        raise ValueError(
+            f"must not contain control characters (found {found.group()!r} at character "
+            f"{found.start() + 1})"
+        )
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
+    return value
 
 
 # Command-line words that set a stage's provider, besides `provider=` for all stages.
@@ -118,13 +125,19 @@ def validate_settings(data: Any, source: str) -> ProjectSettings:
         raise BadInput(f"{source}: {describe_validation_error(err)}") from None
 
 
+def _short(value: Any, limit: int = 60) -> str:
+    """A value as an error shows it: a long one cut, saying how long it was."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(str(value))} characters)"
+
+
 def describe_validation_error(err: ValidationError, prefix: str = "") -> str:
     """One line per problem: `field: what is wrong (got: value)`."""
     lines = []
     for problem in err.errors():
         where = ".".join(str(part) for part in problem["loc"])
         got = problem.get("input")
-        shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+        shown = "" if isinstance(got, dict | list) or got is None else f" (got {_short(got)})"
         message = problem["msg"].removeprefix("Value error, ")
         lines.append(f"{prefix}{where}: {message}{shown}" if where else f"{prefix}{message}")
     return "; ".join(lines)

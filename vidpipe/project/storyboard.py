@@ -9,16 +9,22 @@ scene rebuilds that scene and the final cut, nothing else.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from vidpipe.errors import BadInput
-from vidpipe.project.settings import MAX_CLIP_SECONDS
+from vidpipe.project.settings import CONTROL, MAX_CLIP_SECONDS, MAX_SCENES
 
 SCENE_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+
+
+def no_control_characters(value: Any) -> Any:
+    """Refuse text with control characters other than tab and newline (see settings)."""
+    if isinstance(value, str) and (found := CONTROL.search(value)):
+        raise ValueError(f"must not contain control characters (found {found.group()!r})")
+    return value
 
 
 class Scene(BaseModel):
@@ -31,14 +37,12 @@ class Scene(BaseModel):
     video_prompt: Annotated[str, Field(min_length=1, max_length=4000)]
     camera: Annotated[str, Field(max_length=200)] = "static"
     caption: Annotated[str, Field(max_length=300)] = ""
-    duration: Annotated[float, Field(gt=0, le=MAX_CLIP_SECONDS)]
+    duration: Annotated[float, Field(gt=0, le=MAX_CLIP_SECONDS, allow_inf_nan=False)]
 
-    @field_validator("duration")
+    @field_validator("*")
     @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
-            raise ValueError("must be a finite number of seconds")
-        return value
+    def _no_control_characters(cls, value: Any) -> Any:
+        return no_control_characters(value)
 
     def keyframe_fields(self) -> dict[str, Any]:
         """What the keyframe depends on (timing and camera moves do not change the still)."""
@@ -53,7 +57,12 @@ class Storyboard(BaseModel):
 
     title: Annotated[str, Field(min_length=1, max_length=200)]
     characters: Annotated[str, Field(max_length=4000)] = ""
-    scenes: Annotated[list[Scene], Field(min_length=1)]
+    scenes: Annotated[list[Scene], Field(min_length=1, max_length=MAX_SCENES)]
+
+    @field_validator("title", "characters")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        return no_control_characters(value)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Storyboard:

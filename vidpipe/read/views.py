@@ -16,6 +16,12 @@ COLOURS = {
 ACTIVE_COLOUR = "36"  # cyan: a build is running
 
 
+def one_line(text: str) -> str:
+    """Text for one line of a terminal: newlines and tabs as spaces, other control characters
+    (refused in what users give, but a file may be edited by hand) left out."""
+    return "".join(" " if c in "\n\t\r" else c for c in text if c.isprintable() or c in "\n\t\r")
+
+
 def _when(timestamp: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp)) if timestamp else "-"
 
@@ -45,8 +51,8 @@ def status_text(record: dict[str, Any], colour: bool = False) -> str:
     providers = "/".join(s["providers"].values())
     lines = [
         f"project {record['id']}: {_paint(record['state'], record['state'], colour)}",
-        f"  title:     {record['title']}",
-        f"  prompt:    {record['prompt']}",
+        f"  title:     {one_line(record['title'])}",
+        f"  prompt:    {one_line(record['prompt'])}",
         f"  settings:  {s['aspect_ratio']} {s['resolution']}, {s['scenes']} scenes x "
         f"{s['clip_duration']:g}s, crossfade {s['crossfade']:g}s, style {s['style']!r}, "
         f"providers {providers}",
@@ -59,7 +65,7 @@ def status_text(record: dict[str, Any], colour: bool = False) -> str:
     lines.append(f"  scenes:    {record['scenes_done']}/{record['scenes_total']} done")
     for scene in record["scenes"]:
         lines.append(
-            f"    {scene['id']:<8} {scene['title'][:28]:<28} {scene['duration']:>5g}s  "
+            f"    {scene['id']:<8} {one_line(scene['title'])[:28]:<28} {scene['duration']:>5g}s  "
             f"keyframe {_artifact(scene['keyframe'])}, clip {_artifact(scene['clip'])}"
         )
     if record["runs"]:
@@ -87,6 +93,7 @@ def listing_text(records: list[dict[str, Any]], colour: bool = False) -> str:
         lines.append(
             f"{record['id']:<44} {_paint(f'{state:<12}', state, colour)} "
             f"{record['scenes_done']:>3}/{record['scenes_total']:<3}  "
-            f"{_when(record['created'])}  {_when(record['updated'])}  {record['title'][:40]}"
+            f"{_when(record['created'])}  {_when(record['updated'])}  "
+            f"{one_line(record['title'])[:40]}"
         )
     return "\n".join(lines)
