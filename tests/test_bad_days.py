@@ -207,3 +207,65 @@ def test_a_hand_edited_storyboard_has_the_same_caps_as_a_generated_one(projects:
     project.storyboard_file.write_text(json.dumps(data))
     with pytest.raises(BadInput, match="control characters"):
         load_storyboard(project.storyboard_file)
+
+
+def test_a_storyboard_nested_too_deeply_is_one_clear_error(projects: Path) -> None:
+    from vidpipe.errors import BadInput
+    from vidpipe.project.storyboard import load_storyboard
+
+    project = create_project(ProjectSettings(prompt="Deep"), projects)
+    project.storyboard_file.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(BadInput, match="nested too deeply"):
+        load_storyboard(project.storyboard_file)
+
+
+def test_a_build_killed_in_its_first_moments_is_interrupted_not_pending(projects: Path):
+    from vidpipe.project.status import write_status
+    from vidpipe.read.summary import live_status
+
+    waiting = create_project(ProjectSettings(prompt="Queued"), projects)
+    assert live_status(waiting)["state"] == "pending"  # created or queued: nothing started
+    started = create_project(ProjectSettings(prompt="Killed early"), projects)
+    write_status(started, "pending")  # what a build writes first; then it was killed
+    assert live_status(started)["state"] == "interrupted"
+
+
+# --- builds on a bad day (slow: real builds) ------------------------------------------------------
+@pytest.mark.slow
+def test_a_failed_stitch_keeps_the_crossfade_and_a_killed_ones_work_folder_goes(
+    projects, monkeypatch
+):
+    from conftest import FAST, only_project, run_doit
+
+    assert run_doit("generate", "prompt=A bay", *FAST).returncode == 0
+    project = only_project(projects)
+    project.clip_file("s2").write_bytes(b"not a video")  # the user's broken clip
+    failed = run_doit("stitch", f"id={project.id}", "crossfade=0.25")
+    assert failed.returncode == 1
+    assert Project(project.root).settings.crossfade == 0.0  # not saved by the failed stitch
+
+    (project.root / "final.partial-dead00-work-x1").mkdir()  # as a killed stitch leaves it
+    (project.root / "final.partial-dead00-work-x1" / "part.mp4").write_bytes(b"half")
+    project.clip_file("s2").unlink()
+    assert run_doit("resume", f"id={project.id}").returncode == 0
+    assert not list(project.root.rglob("*.partial-*"))
+
+    # where a stitch works: beside its output, inside the project (what a kill leaves there
+    # is what the clean-up above removes), never in TMPDIR
+    import tempfile
+
+    from vidpipe.media import stitch
+
+    made: list[Path] = []
+    real = tempfile.TemporaryDirectory
+
+    def recording(*args, **kwargs):
+        folder = real(*args, **kwargs)
+        made.append(Path(folder.name))
+        return folder
+
+    monkeypatch.setattr(stitch.tempfile, "TemporaryDirectory", recording)
+    clips = [stitch.ClipRef(project.clip_file(f"s{n}"), 24, False) for n in (1, 2, 3)]
+    out = project.root / "final.partial-abcdef.mp4"
+    stitch.stitch(clips, out, project.settings.frame_size(), 24, 0.25)
+    assert made[0].parent == project.root and ".partial-" in made[0].name  # the stitch's own

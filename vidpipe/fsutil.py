@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,10 @@ def read_json_object(path: Path) -> dict[str, Any] | None:
 
 
 def remove_partials(folder: Path) -> None:
-    """Delete temporary files left by a killed build (call with the project lock held)."""
-    for stale in folder.rglob(f"*{PARTIAL_MARK}-*"):
-        stale.unlink(missing_ok=True)
+    """Delete temporary files and work folders left by a killed build (call with the project
+    lock held)."""
+    for stale in sorted(folder.rglob(f"*{PARTIAL_MARK}-*"), reverse=True):  # inner ones first
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)

@@ -109,13 +109,17 @@ def stitch(words: dict[str, str]) -> int:
     json_progress = _json_progress(words)
     project = open_project(words["id"])
     settings = usecases.stitch_settings(project, words.get("crossfade"), source="command line")
+    before = project.settings
     _announce(project, json_progress)
-    return build_project(
+    code = build_project(
         project,
         json_progress=json_progress,
         only=[FINAL_TASK],
         prepare=lambda: project.save_settings(settings),
     )
+    if code != EXIT_OK and Project(project.root).settings == settings:
+        project.save_settings(before)  # a failed stitch keeps the crossfade it had
+    return code
 
 
 def watch(words: dict[str, str]) -> int:

@@ -13,7 +13,6 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from vidpipe.cli import commands
 from vidpipe.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -47,6 +46,10 @@ def parse(argv: list[str]) -> tuple[str, dict[str, str]]:
 
 def run(argv: list[str]) -> int:
     """Run one command line; returns its exit code."""
+    # the commands (and what they import) load here, inside `guarded`: a Ctrl-C while they
+    # load is an interruption like any other, not a traceback
+    from vidpipe.cli import commands
+
     if not argv or argv[0] in HELP_WORDS:
         if len(argv) > 1:
             print(commands.command_help(argv[1]))

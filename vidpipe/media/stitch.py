@@ -146,7 +146,9 @@ def stitch(
     frames = [clip.frames for clip in clips]
     fade = fade_frames(crossfade, fps, frames)
     parts = plan(frames, fade, ffmpeg.keyframe_interval(fps))
-    with tempfile.TemporaryDirectory(prefix="vidpipe-stitch-") as folder:
+    # the work folder lies beside `out` (a temporary name): a killed stitch leaves it where
+    # the next build's clean-up of temporary files finds it, never in TMPDIR for ever
+    with tempfile.TemporaryDirectory(prefix=f"{out.stem}-work-", dir=out.parent) as folder:
         work = Path(folder)
         paths = _canonical_paths(clips, size, fps, work)
         # each thread reads its own containers: the audio job, and this one

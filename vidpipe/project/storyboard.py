@@ -104,6 +104,9 @@ def parse_storyboard(text: str, source: str) -> Storyboard:
             f"{source}: not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}; "
             "fix the file and resume"
         ) from None
+    except (RecursionError, ValueError):  # nested too deeply; a number of too many digits
+        raise BadInput(f"{source}: not a storyboard (nested too deeply, or a number too long "
+                       "to read); fix the file and resume") from None  # fmt: skip
     try:
         return Storyboard.model_validate(data)
     except ValidationError as err:

@@ -16,17 +16,19 @@ from vidpipe.inputs import Artifact, artifacts, storyboard_inputs, storyboard_is
 from vidpipe.project.folder import Project, is_building
 from vidpipe.project.provenance import read_provenance, sha256_text
 from vidpipe.project.stages import scene_task
-from vidpipe.project.status import ACTIVE_STATES, read_status
+from vidpipe.project.status import ACTIVE_STATES, read_status, status_file
 from vidpipe.project.storyboard import Storyboard, load_storyboard
 
 RUNS_KEPT_IN_INDEX = 10
 
 
 def live_status(project: Project) -> dict[str, Any]:
-    """status.json, corrected for a build that died: active but nobody holds the lock."""
+    """status.json, corrected for a build that died: active but nobody holds the lock. A
+    project with no status.json yet is pending (created, or queued), not interrupted; a
+    build writes "pending" as it starts, so a recorded pending build with no lock died."""
     status = read_status(project)
-    active = status["state"] in ACTIVE_STATES and status["state"] != "pending"
-    if active and not is_building(project):
+    started = status["state"] != "pending" or status_file(project).exists()
+    if status["state"] in ACTIVE_STATES and started and not is_building(project):
         status = {**status, "state": "interrupted"}
     return status
 
