@@ -43,6 +43,11 @@ class StepFailed(VidpipeError):
     exit_code = EXIT_BUILD_FAILED
 
 
+class NothingPaid(StepFailed):
+    """A paid call failed before anything was paid for (refused, or never sent): the money
+    reserved for it is released."""
+
+
 class OverBudget(StepFailed):
     """The next paid call would take the build over its `budget=`; it was not made."""
 

@@ -370,17 +370,37 @@ class GoogleProvider(Provider):
         return saved.get("operation") if saved.get("request") == request.key else None
 
     def _start_video(self, job: ClipJob, request: VideoRequest) -> str:
-        config = types.GenerateVideosConfig(**request.config)
+        """Submit the Veo job and save its name. Retried only on answers that prove no job
+        was made: a job made before an error or a timeout is paid for, and a second submit
+        would pay again."""
+        o = self.options
+        config = types.GenerateVideosConfig(
+            **request.config, http_options=sdk.submit_http_options()
+        )
         if request.last_frame is not None:
             config.last_frame = types.Image(image_bytes=request.last_frame, mime_type="image/png")
         source = types.GenerateVideosSource(
             prompt=request.prompt,
             image=types.Image(image_bytes=request.image, mime_type="image/png"),
         )
-        with self._calling("video_model", request.model):
-            operation = self.client().models.generate_videos(
-                model=request.model, source=source, config=config
-            )
+        attempt = 1
+        while True:
+            try:
+                with self._calling("video_model", request.model):
+                    try:
+                        operation = self.client().models.generate_videos(
+                            model=request.model, source=source, config=config
+                        )
+                    except Exception as err:
+                        if sdk.submit_retryable(err) and attempt < o.retry_attempts:
+                            raise _RetrySubmit from err
+                        if sdk.nothing_created(err):
+                            raise  # a refusal: `_calling` says why (and nothing was paid)
+                        raise StepFailed(self._maybe_started(job, request, err)) from None
+                break
+            except _RetrySubmit:
+                time.sleep(sdk.backoff(o, attempt))
+                attempt += 1
         if not operation.name:
             raise StepFailed(f"scene {job.scene.id}: {request.model} started no operation")
         if job.pending is not None:  # before polling: a killed build collects this one
@@ -388,43 +408,76 @@ class GoogleProvider(Provider):
             fsutil.write_text(job.pending, json.dumps(record) + "\n")
         return operation.name
 
+    def _maybe_started(self, job: ClipJob, request: VideoRequest, err: Exception) -> str:
+        cost = total(self.estimate("clip", job.scene.duration))
+        return (
+            f"scene {job.scene.id}: the request for a Veo clip got no clear answer "
+            f"({sdk.described(err)}), so Google may have started the job and will bill it "
+            f"(about ${cost:.2f}); it was not sent again. Its name is unknown, so vidpipe cannot "
+            "collect it: look for it in the Google Cloud console; a resume starts a new job "
+            f"and pays about ${cost:.2f} again"
+        )
+
     def _wait(self, job: ClipJob, name: str) -> types.GenerateVideosOperation:
+        """Poll the job until it is done; a dropped connection or a passing server error is
+        polled again, until google.clip_timeout."""
         o = self.options
         deadline = time.monotonic() + o.clip_timeout
         # `name` is a pydantic field declared on the SDK's plain `Operation` mixin, which mypy's
         # pydantic support does not see as a field of the model
         operation = types.GenerateVideosOperation(name=name)  # type: ignore[call-arg]
         while True:
-            with self._calling("video_model", o.video_model):
-                try:
-                    operation = self.client().operations.get(operation)
-                except genai_errors.APIError as err:
-                    if err.code != 404:
-                        raise
-                    if job.pending is not None:  # forget it: a resume starts a new one
-                        job.pending.unlink(missing_ok=True)
-                    raise StepFailed(
-                        f"scene {job.scene.id}: Google no longer knows the Veo job {name} "
-                        f"({err.message}); resume to start a new one"
-                    ) from None
+            operation, problem = self._poll(job, operation)
             if operation.done:
                 return operation
             if time.monotonic() + o.poll_interval > deadline:
+                why = f" (the last check failed: {problem})" if problem else ""
                 raise StepFailed(
                     f"scene {job.scene.id}: {o.video_model} is still working after "
-                    f"{o.clip_timeout:g} s (google.clip_timeout); resume to keep waiting for "
-                    "the same clip (it is paid for already)"
+                    f"{o.clip_timeout:g} s (google.clip_timeout){why}; resume to keep waiting "
+                    "for the same clip (it is paid for already)"
                 )
             time.sleep(o.poll_interval)
 
+    def _poll(
+        self, job: ClipJob, operation: types.GenerateVideosOperation
+    ) -> tuple[types.GenerateVideosOperation, str]:
+        """One check on the job: (the operation, "" or why the check failed in passing)."""
+        with self._calling("video_model", self.options.video_model):
+            try:
+                return self.client().operations.get(operation), ""
+            except genai_errors.APIError as err:
+                if err.code == 404:
+                    raise StepFailed(self._unknown_job(job, operation.name or "", err)) from None
+                if err.code not in sdk.RETRY_CODES:
+                    raise
+                return operation, sdk.described(err)
+            except Exception as err:
+                if not sdk.is_transport_error(err):
+                    raise
+                return operation, sdk.described(err)
+
+    def _unknown_job(self, job: ClipJob, name: str, err: genai_errors.APIError) -> str:
+        # kept: the job is paid for, and a 404 may come from a changed location or project
+        return (
+            f"scene {job.scene.id}: Google does not know the Veo job {name} ({err.message}); "
+            "if GOOGLE_CLOUD_PROJECT or GOOGLE_CLOUD_LOCATION changed since it was started, set "
+            f"them back and resume; to give it up and pay for a new clip, delete {job.pending} "
+            "and resume"
+        )
+
     def _video_bytes(self, job: ClipJob, operation: types.GenerateVideosOperation) -> bytes:
-        """The finished operation's video. A failed or filtered one fails the scene and is
-        forgotten, so that a resume asks again."""
+        """The finished operation's video (downloaded when Google answers with its URI). A
+        failed or filtered one fails the scene and is forgotten, so that a resume asks again;
+        a video that cannot be downloaded is kept, so that a resume downloads it."""
         model = self.options.video_model
         response = operation.response
         videos = (response.generated_videos if response else None) or []
-        if videos and videos[0].video and videos[0].video.video_bytes and not operation.error:
-            return videos[0].video.video_bytes
+        video = videos[0].video if videos and not operation.error else None
+        if video and video.video_bytes:
+            return video.video_bytes
+        if video and video.uri:
+            return self._download(job, video.uri)
         if operation.error:
             error = operation.error
             problem = f"{model} failed: {error.get('message', error)} (code {error.get('code')})"
@@ -443,6 +496,19 @@ class GoogleProvider(Provider):
             job.pending.unlink(missing_ok=True)
         raise StepFailed(f"scene {job.scene.id}: {problem}")
 
+    def _download(self, job: ClipJob, uri: str) -> bytes:
+        try:
+            return sdk.download(uri, self.options.request_timeout)
+        except Exception as err:
+            if not (isinstance(err, OSError) or sdk.is_transport_error(err) or _auth_error(err)):
+                raise
+            raise StepFailed(
+                f"scene {job.scene.id}: the clip is made and paid for, at {uri}, but it could "
+                f"not be downloaded ({sdk.described(err)}); check that your credentials may read "
+                "it (roles/storage.objectViewer), then resume to download it (nothing is paid "
+                "again)"
+            ) from None
+
     # --- the SDK ------------------------------------------------------------------------
     def client(self) -> genai.Client:
         if self._client is None:
@@ -450,4 +516,15 @@ class GoogleProvider(Provider):
         return self._client
 
     def _calling(self, setting: str, model: str) -> contextlib.AbstractContextManager[None]:
-        return sdk.calling(setting, model, self.options.retry_attempts)
+        o = self.options
+        return sdk.calling(setting, model, o.retry_attempts, o.request_timeout)
+
+
+class _RetrySubmit(Exception):
+    """A Veo submit refused in a way that proves no job was made: send it again."""
+
+
+def _auth_error(err: Exception) -> bool:
+    from google.auth import exceptions as auth_errors
+
+    return isinstance(err, auth_errors.GoogleAuthError)

@@ -106,6 +106,7 @@ class GoogleOptions(BaseModel):
     poll_interval: Annotated[float, Field(gt=0, le=600)] = 10.0  # seconds between polls
     clip_timeout: Annotated[float, Field(gt=0)] = 1200.0  # seconds to wait for one clip
     retry_attempts: Annotated[int, Field(ge=1, le=20)] = 6  # for 408/429/5xx answers
+    request_timeout: Annotated[float, Field(gt=0, le=3600)] = 180.0  # seconds, every HTTP call
     retry_initial_delay: Annotated[float, Field(ge=0, le=300)] = 2.0  # then doubling
 
     def price_of_text(self) -> TextModel:

@@ -1,0 +1,117 @@
+"""Paid work is paid for once and never hangs: faults of Google's service (a 504 answered after
+the Veo job was made, a video answered as a Cloud Storage URI, a dropped connection while
+polling, a hung call), injected in the loopback fake that the real google-genai SDK talks to."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import only_project, probe
+from fake_google import Fault
+from test_google import generate, resume, scene_of
+
+pytestmark = pytest.mark.slow  # doit builds against the loopback fake
+
+
+def jobs_of(fake, scene_id: str) -> int:
+    return sum(1 for call in fake.jobs() if scene_of(call) == scene_id)
+
+
+def test_a_504_after_the_job_was_made_is_not_sent_again(projects, fake, vertex):
+    fake.faults.append(Fault("video", status=504, after_create=True, match="shot 1"))
+    result = generate(vertex, "yes=1")
+    assert result.returncode == 1
+    assert "scene s1: the request for a Veo clip got no clear answer (504" in result.stdout
+    assert "Google may have started the job and will bill it (about $0.48)" in result.stdout
+    assert "a resume starts a new job and pays about $0.48 again" in result.stdout
+    assert [jobs_of(fake, scene) for scene in ("s1", "s2", "s3")] == [1, 1, 1]
+    project = only_project(projects)
+    assert not project.clip_file("s1").exists() and project.clip_file("s2").exists()
+
+    result = resume(project, vertex, "yes=1")  # as the message said: one more job, for s1
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [jobs_of(fake, scene) for scene in ("s1", "s2", "s3")] == [2, 1, 1]
+
+
+def test_a_dropped_connection_on_a_submit_is_not_sent_again(projects, fake, vertex):
+    fake.faults.append(Fault("video", drop=True, after_create=True, match="shot 2"))
+    result = generate(vertex, "yes=1")
+    assert result.returncode == 1
+    assert "scene s2: the request for a Veo clip got no clear answer" in result.stdout
+    assert jobs_of(fake, "s2") == 1
+
+
+def test_a_quota_refusal_of_a_submit_is_retried_and_releases_nothing_twice(
+    projects, fake, vertex
+):
+    # 429 is answered before a job is made: retried (here twice), one job in the end
+    fake.faults.append(Fault("video", status=429, match="shot 3", times=2))
+    result = generate(vertex, "yes=1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [c.status for c in fake.calls if c.kind == "video" and "shot 3" in c.text] == [
+        429,
+        429,
+        200,
+    ]
+    assert jobs_of(fake, "s3") == 1
+
+
+def test_a_video_answered_as_a_storage_uri_is_downloaded(projects, fake, vertex):
+    uri = "gs://my-bucket/veo/shot 2/sample_0.mp4"
+    fake.faults.append(Fault("video", uri=uri, match="shot 2"))
+    result = generate(vertex, "yes=1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert fake.downloads == [uri]
+    assert [jobs_of(fake, scene) for scene in ("s1", "s2", "s3")] == [1, 1, 1]
+    assert probe(only_project(projects).final_file).frames == 3 * 24
+
+
+def test_a_video_that_cannot_be_downloaded_is_kept_and_collected_by_a_resume(
+    projects, fake, vertex
+):
+    uri = "gs://my-bucket/veo/s2.mp4"
+    fake.faults.append(Fault("video", uri=uri, match="shot 2"))
+    fake.storage_status = 403
+    result = generate(vertex, "yes=1")
+    assert result.returncode == 1
+    assert f"scene s2: the clip is made and paid for, at {uri}, but it could not be" in (
+        result.stdout
+    )
+    project = only_project(projects)
+    assert (project.state_dir / "pending" / "clips" / "s2.mp4.json").exists()
+
+    fake.storage_status = 200
+    result = resume(project, vertex, "yes=1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "estimated total" not in result.stdout  # nothing to pay for
+    assert [jobs_of(fake, scene) for scene in ("s1", "s2", "s3")] == [1, 1, 1]
+    assert fake.downloads == [uri, uri]
+
+
+def test_a_dropped_connection_while_polling_is_polled_again(projects, fake, vertex):
+    fake.faults.append(Fault("poll", drop=True, times=3))
+    result = generate(vertex, "yes=1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(fake.jobs()) == 3
+
+
+def test_a_hung_call_times_out(projects, fake, vertex):
+    fake.faults.append(Fault("storyboard", hang=30, times=None))
+    result = generate(vertex, "yes=1", "google.request_timeout=0.5", "google.retry_attempts=2")
+    assert result.returncode == 1
+    assert "gemini-3.5-flash did not answer within 0.5 s (google.request_timeout)" in (
+        result.stdout
+    )
+    assert [call.kind for call in fake.calls] == ["storyboard"] * 2
+
+
+def test_a_model_not_served_in_the_location_says_so(projects, fake, vertex):
+    said = (
+        "Publisher Model `projects/fake-project/locations/us-central1/publishers/google/models/"
+        "gemini-3.1-flash-image` was not found or your project does not have access to it."
+    )
+    fake.faults.append(Fault("image", status=404, message=said, times=None))
+    result = generate(vertex, "yes=1")
+    assert result.returncode == 1
+    assert "Google refused the model 'gemini-3.1-flash-image'" in result.stdout
+    assert "not be served in the location us-central1" in result.stdout
+    assert "set GOOGLE_CLOUD_LOCATION=global" in result.stdout
