@@ -40,9 +40,7 @@ def test_a_dropped_connection_on_a_submit_is_not_sent_again(projects, fake, vert
     assert jobs_of(fake, "s2") == 1
 
 
-def test_a_quota_refusal_of_a_submit_is_retried_and_releases_nothing_twice(
-    projects, fake, vertex
-):
+def test_a_quota_refusal_of_a_submit_is_retried(projects, fake, vertex):
     # 429 is answered before a job is made: retried (here twice), one job in the end
     fake.faults.append(Fault("video", status=429, match="shot 3", times=2))
     result = generate(vertex, "yes=1")
