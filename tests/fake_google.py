@@ -104,6 +104,7 @@ class FakeGoogle:
     max_running: int = 0  # most operations running at the same time
     objects: dict[str, bytes] = field(default_factory=dict)  # gs:// URI -> what it holds
     downloads: list[str] = field(default_factory=list)  # the gs:// URIs downloaded
+    title: str = "The Lighthouse"  # of every storyboard it writes
     storage_status: int = 200  # what Cloud Storage answers a download (403: no access)
     release: threading.Event = field(default_factory=threading.Event)  # cleared: ops never end
 
@@ -274,7 +275,7 @@ class FakeGoogle:
             }
             for n in range(1, count + 1)
         ]
-        story = {"title": "The Lighthouse", "characters": "An old keeper.", "scenes": scenes}
+        story = {"title": self.title, "characters": "An old keeper.", "scenes": scenes}
         return _text_answer(json.dumps(story))
 
     def _image(self, fault: Fault | None) -> dict[str, Any]:

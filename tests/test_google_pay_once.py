@@ -113,3 +113,16 @@ def test_a_model_not_served_in_the_location_says_so(projects, fake, vertex):
     assert "Google refused the model 'gemini-3.1-flash-image'" in result.stdout
     assert "not be served in the location us-central1" in result.stdout
     assert "set GOOGLE_CLOUD_LOCATION=global" in result.stdout
+
+
+def test_a_refused_call_gives_its_reservation_back_to_the_budget(projects, fake, vertex):
+    # storyboard $0.01 + three keyframes $0.12 + one clip $0.48 = $0.61: the refused clip of
+    # s1 (400: no job was made) costs nothing, so the clip of s2 still fits, and s3 does not
+    fake.faults.append(Fault("video", status=400, match="shot 1"))
+    result = generate(vertex, "yes=1", "budget=0.62", "workers=1")
+    assert result.returncode == 1
+    assert "scene s1: clip" in result.stdout and "Google refused the request (400" in result.stdout
+    assert "scene s3: clip would cost about $0.48" in result.stdout
+    project = only_project(projects)
+    assert project.clip_file("s2").exists()
+    assert [scene_of(call) for call in fake.jobs()] == ["s2"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from vidpipe.project.folder import Project
-from vidpipe.project.provenance import read_provenance, storyboard_edited_by_hand
+from vidpipe.project.provenance import read_provenance, sha256_text, storyboard_edited_by_hand
 from vidpipe.project.settings import ProjectSettings
 from vidpipe.project.storyboard import Scene, Storyboard, fingerprint
 from vidpipe.providers import provider_for
@@ -37,7 +37,9 @@ def storyboard_is_current(project: Project, inputs: str) -> bool:
     if storyboard_edited_by_hand(project):
         return True
     record = read_provenance(project, project.storyboard_file) or {}
-    return record.get("inputs") == inputs
+    # the text the record describes: not the one it replaced (a write cut short by a kill)
+    text = project.storyboard_file.read_text(encoding="utf-8")
+    return record.get("inputs") == inputs and record.get("sha256") == sha256_text(text)
 
 
 def keyframe_config(settings: ProjectSettings, storyboard: Storyboard, scene: Scene) -> str:

@@ -30,6 +30,8 @@ from vidpipe.project.stages import SCENE_TASK, scene_subtask
 from vidpipe.project.storyboard import Scene, fingerprint, load_storyboard
 from vidpipe.providers import provider_for
 
+INPUTS = "vidpipe_inputs"  # a task's meta: the fingerprint its step records in provenance
+
 
 def task_creators(project: Project) -> dict[str, Any]:
     """The namespace doit loads tasks from (as if it were a dodo.py for this project).
@@ -73,6 +75,7 @@ def task_creators(project: Project) -> dict[str, Any]:
                 "file_dep": keyframes_used("keyframe", scene),
                 "targets": [keyframe],
                 "uptodate": [config_changed(keyframe_inputs)],
+                "meta": {INPUTS: keyframe_inputs},
             }
             yield {
                 "name": scene_subtask(scene.id, "clip"),
@@ -80,18 +83,19 @@ def task_creators(project: Project) -> dict[str, Any]:
                 "file_dep": [keyframe, *keyframes_used("clip", scene)],
                 "targets": [rel(project.clip_file(scene.id))],
                 "uptodate": [config_changed(clip_inputs)],
+                "meta": {INPUTS: clip_inputs},
             }
 
     @create_after(executed=SCENE_TASK)
     def task_final() -> dict[str, Any]:
         storyboard = load_storyboard(project.storyboard_file)
+        inputs = fingerprint(cut_plan(storyboard, settings.fps, settings.crossfade))
         return {
-            "actions": [(steps.make_final, [root])],
+            "actions": [(steps.make_final, [root, inputs])],
             "file_dep": [rel(project.clip_file(scene.id)) for scene in storyboard.scenes],
             "targets": [rel(project.final_file)],
-            "uptodate": [
-                config_changed(fingerprint(cut_plan(storyboard, settings.fps, settings.crossfade)))
-            ],
+            "uptodate": [config_changed(inputs)],
+            "meta": {INPUTS: inputs},
         }
 
     return {"task_storyboard": task_storyboard, "task_scene": task_scene, "task_final": task_final}

@@ -14,6 +14,7 @@ from doit.cmd_base import ModuleTaskLoader
 from doit.doit_cmd import DoitMain
 
 from vidpipe import fsutil
+from vidpipe.build.committed import record_committed
 from vidpipe.build.estimate import planned_charges
 from vidpipe.build.graph import task_creators
 from vidpipe.build.reporter import BuildLog, BuildReporter, JsonProgress, Progress
@@ -90,6 +91,7 @@ def build_project(
             prepare()
         fsutil.remove_partials(project.root)
         check_project(project, out)
+        record_committed(project)  # finished when a build was killed, before doit knew
         charges = planned_charges(project, only)
         approval = approval or costs.Approval()
         costs.approve(charges, approval, project.id, out, as_json=json_progress)

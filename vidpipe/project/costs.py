@@ -3,7 +3,8 @@
 Providers price their calls (`Provider.estimate`); nothing here knows a provider. Before a
 build starts, the planner's charges are printed and confirmed (`yes=1`, or a question on a
 terminal). During the build every paid step reserves its charge in the run's ledger first, so a
-call that would take the run over `budget=` is never made.
+call that would take the run over `budget=` is never made; a call that fails before anything is
+paid for (`NothingPaid`: refused, or never sent) gives its reservation back.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
 
-from vidpipe.errors import BadInput, NotConfirmed, OverBudget
+from vidpipe.errors import BadInput, NotConfirmed, NothingPaid, OverBudget
 
 YES_WORDS = {"1", "true", "yes", "y"}
 NO_WORDS = {"0", "false", "no", "n"}
@@ -137,10 +138,11 @@ class Ledger:
         self.spent = 0.0
         self._lock = threading.Lock()
 
-    def reserve(self, charges: list[Charge], label: str) -> None:
+    def reserve(self, charges: list[Charge], label: str) -> float:
+        """Commit to `charges` (raises OverBudget); returns the dollars reserved."""
         cost = total(charges)
         if not cost:
-            return
+            return 0.0
         with self._lock:
             # a cent of slack: estimates are sums of floats
             if self.budget is not None and self.spent + cost > self.budget + 0.005:
@@ -151,6 +153,12 @@ class Ledger:
                     "started: resume with a larger budget="
                 )
             self.spent += cost
+        return cost
+
+    def release(self, cost: float) -> None:
+        """Give back a reservation whose call was not paid for."""
+        with self._lock:
+            self.spent -= cost
 
 
 # The ledger of each build running in this process, by project folder.
@@ -167,9 +175,15 @@ def run_ledger(root: Path, budget: float | None) -> Iterator[Ledger]:
         _ledgers.pop(root.resolve(), None)
 
 
-def reserve(root: Path, charges: list[Charge], label: str) -> None:
-    """Commit to `charges` before making the calls (raises OverBudget); a step run outside a
-    build (no ledger) has no cap."""
+@contextlib.contextmanager
+def reserving(root: Path, charges: list[Charge], label: str) -> Iterator[None]:
+    """Commit to `charges` before making the calls inside (raises OverBudget); a NothingPaid
+    failure releases them. A step run outside a build (no ledger) has no cap."""
     ledger = _ledgers.get(root.resolve())
-    if ledger is not None:
-        ledger.reserve(charges, label)
+    cost = ledger.reserve(charges, label) if ledger is not None else 0.0
+    try:
+        yield
+    except NothingPaid:
+        if ledger is not None:
+            ledger.release(cost)
+        raise
