@@ -59,7 +59,8 @@ def priced(calls) -> float:
         else:
             video = catalog["video"][call.model]
             silent = call.parameters.get("generateAudio") is False
-            rate = video["usd_per_second_silent"] if silent else video["usd_per_second"]
+            rates = video["usd_per_second_silent"] if silent else video["usd_per_second"]
+            rate = rates[call.parameters["resolution"]] if isinstance(rates, dict) else rates
             usd += rate * call.parameters["durationSeconds"]
     return usd
 

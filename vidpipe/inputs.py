@@ -11,6 +11,7 @@ from vidpipe.project.provenance import read_provenance, sha256_text, storyboard_
 from vidpipe.project.settings import ProjectSettings
 from vidpipe.project.storyboard import Scene, Storyboard, fingerprint
 from vidpipe.providers import provider_for
+from vidpipe.providers.base import Provider
 
 
 def storyboard_inputs(project: Project) -> str:
@@ -42,28 +43,38 @@ def storyboard_is_current(project: Project, inputs: str) -> bool:
     return record.get("inputs") == inputs and record.get("sha256") == sha256_text(text)
 
 
+def scene_used(provider: Provider, stage: str, scene: Scene) -> dict[str, Any]:
+    """The fields of `scene` that the provider's `stage` uses (as it declares)."""
+    fields = provider.scene_fields(stage)
+    if fields is None:
+        return scene.keyframe_fields() if stage == "keyframe" else scene.clip_fields()
+    return scene.model_dump(include=set(fields))
+
+
 def keyframe_config(settings: ProjectSettings, storyboard: Storyboard, scene: Scene) -> str:
     """Everything a scene's keyframe depends on, besides files (recorded in its provenance)."""
+    provider = provider_for("keyframe", settings)
     return fingerprint(
         {
-            "scene": scene.keyframe_fields(),
+            "scene": scene_used(provider, "keyframe", scene),
             "characters": storyboard.characters,
             "size": settings.frame_size(),
             "style": settings.style,
-            "provider": provider_for("keyframe", settings).fingerprint("keyframe"),
+            "provider": provider.fingerprint("keyframe"),
         }
     )
 
 
 def clip_config(settings: ProjectSettings, scene: Scene) -> str:
     """Everything a scene's clip depends on besides its keyframe file."""
+    provider = provider_for("clip", settings)
     return fingerprint(
         {
-            "scene": scene.clip_fields(),
+            "scene": scene_used(provider, "clip", scene),
             "size": settings.frame_size(),
             "style": settings.style,
             "fps": settings.fps,
-            "provider": provider_for("clip", settings).fingerprint("clip"),
+            "provider": provider.fingerprint("clip"),
         }
     )
 

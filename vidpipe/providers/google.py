@@ -32,7 +32,7 @@ from vidpipe.project.settings import STAGES, describe_validation_error
 from vidpipe.project.storyboard import Scene, Storyboard
 from vidpipe.providers import google_sdk as sdk
 from vidpipe.providers.base import ClipJob, KeyframeJob, Provenance, Provider
-from vidpipe.providers.google_options import GoogleOptions
+from vidpipe.providers.google_options import VIDEO_HEIGHTS, GoogleOptions
 
 STORYBOARD_TEMPLATE = "google/storyboard.j2"
 KEYFRAME_TEMPLATE = "google/keyframe.j2"
@@ -128,6 +128,15 @@ class GoogleProvider(Provider):
             used = {**self._clip_settings(), "template": templates.source_text(CLIP_TEMPLATE)}
         return {"provider": self.name, **used}
 
+    def scene_fields(self, stage: str) -> frozenset[str] | None:
+        # what the prompt templates and the Veo request read; title, description and caption
+        # are for people (and the offline provider), and editing them costs nothing here
+        if stage == "keyframe":
+            return frozenset({"image_prompt"})
+        if stage == "clip":
+            return frozenset({"video_prompt", "camera", "duration"})
+        return None
+
     def check(self, stage: str) -> None:
         client = self.client()
         s, o = self.settings, self.options
@@ -149,7 +158,23 @@ class GoogleProvider(Provider):
                     f"{o.video_model} renders {', '.join(video.resolutions)}, not "
                     f"google.video_resolution={o.video_resolution}"
                 )
+            self._check_resolution()
+            video.rate(o.video_model, o.video_resolution, o.audio)
             self.clip_seconds(s.clip_duration)
+
+    def _check_resolution(self) -> None:
+        """Veo's resolution must not be above what the project needs: it would be paid for
+        and scaled away."""
+        s, o = self.settings, self.options
+        height = min(s.frame_size())
+        covering = [name for name, h in VIDEO_HEIGHTS.items() if h >= height] or ["4k"]
+        if VIDEO_HEIGHTS[o.video_resolution] > VIDEO_HEIGHTS[covering[0]]:
+            raise BadInput(
+                f"google.video_resolution={o.video_resolution} is above the project's "
+                f"resolution={s.resolution}: the clips would be paid for at {o.video_resolution} "
+                f"and scaled down; use google.video_resolution={covering[0]}, or a higher "
+                "resolution= for the project"
+            )
 
     def references(self, stage: str, storyboard: Storyboard, scene: Scene) -> list[str]:
         ids = [each.id for each in storyboard.scenes]
@@ -165,10 +190,7 @@ class GoogleProvider(Provider):
             return [Charge(o.text_model, "call", 1, o.price_of_text().usd_per_call)]
         if stage == "keyframe":
             return [Charge(o.image_model, "image", 1, o.price_of_image().usd_per_image)]
-        video = o.video()
-        rate = video.usd_per_second
-        if not o.audio and video.usd_per_second_silent is not None:
-            rate = video.usd_per_second_silent
+        rate = o.video().rate(o.video_model, o.video_resolution, o.audio)
         paid = self.clip_seconds(seconds)
         return [Charge(o.video_model, "second", paid, paid * rate)]
 
