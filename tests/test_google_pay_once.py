@@ -4,8 +4,11 @@ polling, a hung call), injected in the loopback fake that the real google-genai 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
-from conftest import only_project, probe
+from conftest import REPO, doit_env, only_project, probe
 from fake_google import Fault
 from test_google import generate, resume, scene_of
 
@@ -126,3 +129,29 @@ def test_a_refused_call_gives_its_reservation_back_to_the_budget(projects, fake,
     project = only_project(projects)
     assert project.clip_file("s2").exists()
     assert [scene_of(call) for call in fake.jobs()] == ["s2"]
+
+
+def test_a_failed_storyboard_step_says_one_line(projects, fake, vertex):
+    fake.faults.append(Fault("storyboard", status=403, message="Permission denied"))
+    result = generate(vertex, "yes=1")
+    assert result.returncode == 1
+    failed = [line for line in result.stdout.splitlines() if "FAILED" in line]
+    assert len(failed) == 1 and "storyboard FAILED: Google refused the credentials" in failed[0]
+    assert result.stderr == ""  # no traceback, no word of a missing storyboard.json
+
+
+def test_a_resume_with_nothing_to_do_does_not_import_the_sdk(projects, fake, vertex):
+    assert generate(vertex, "yes=1").returncode == 0
+    project = only_project(projects)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "doit", "resume", f"id={project.id}"],
+        cwd=REPO,
+        env=doit_env(**vertex),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0 and "up to date" in result.stdout, result.stdout
+    imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()]
+    assert "vidpipe.providers.google_env" in imported  # the provider was asked
+    assert not [name for name in imported if name.startswith("google.genai")]

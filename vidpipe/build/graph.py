@@ -55,6 +55,8 @@ def task_creators(project: Project) -> dict[str, Any]:
 
     @create_after(executed="storyboard")
     def task_scene():
+        if not project.storyboard_file.exists():
+            return  # the storyboard step failed (and said why): there are no scenes yet
         storyboard = load_storyboard(project.storyboard_file)
         keyframer = provider_for("keyframe", settings)
         animator = provider_for("clip", settings)
@@ -88,6 +90,8 @@ def task_creators(project: Project) -> dict[str, Any]:
 
     @create_after(executed=SCENE_TASK)
     def task_final() -> dict[str, Any]:
+        if not project.storyboard_file.exists():
+            return {"actions": None}  # nothing to cut: the storyboard step failed
         storyboard = load_storyboard(project.storyboard_file)
         inputs = fingerprint(cut_plan(storyboard, settings.fps, settings.crossfade))
         return {

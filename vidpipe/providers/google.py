@@ -18,11 +18,8 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from google import genai
-from google.genai import errors as genai_errors
-from google.genai import types
 from pydantic import BaseModel, Field, ValidationError, create_model
 
 from vidpipe import fsutil, templates
@@ -30,9 +27,14 @@ from vidpipe.errors import BadInput, StepFailed
 from vidpipe.project.costs import Charge, total
 from vidpipe.project.settings import STAGES, describe_validation_error
 from vidpipe.project.storyboard import Scene, Storyboard
-from vidpipe.providers import google_sdk as sdk
+from vidpipe.providers import google_env
 from vidpipe.providers.base import ClipJob, KeyframeJob, Provenance, Provider
 from vidpipe.providers.google_options import VIDEO_HEIGHTS, GoogleOptions
+
+if TYPE_CHECKING:  # the SDK takes seconds to import: only a call to Google imports it
+    from google import genai
+    from google.genai import errors as genai_errors
+    from google.genai import types
 
 STORYBOARD_TEMPLATE = "google/storyboard.j2"
 KEYFRAME_TEMPLATE = "google/keyframe.j2"
@@ -138,14 +140,14 @@ class GoogleProvider(Provider):
         return None
 
     def check(self, stage: str) -> None:
-        client = self.client()
+        vertex = google_env.uses_vertex()
         s, o = self.settings, self.options
         if stage == "storyboard":
             o.price_of_text()
         elif stage == "keyframe":
             o.price_of_image()
         else:
-            if not client.vertexai:
+            if not vertex:
                 raise BadInput(VEO_NEEDS_VERTEX)
             video = o.video()
             if s.aspect_ratio not in video.aspect_ratios:
@@ -216,6 +218,7 @@ class GoogleProvider(Provider):
 
     # --- the stages ---------------------------------------------------------------------
     def write_storyboard(self) -> tuple[Storyboard, Provenance]:
+        sdk = _sdk()
         s, o = self.settings, self.options
         prompt = templates.render_string(
             templates.source_text(STORYBOARD_TEMPLATE),
@@ -226,7 +229,7 @@ class GoogleProvider(Provider):
             aspect_ratio=s.aspect_ratio,
         )
         draft = storyboard_draft(s.scenes)
-        config = types.GenerateContentConfig(
+        config = sdk.types.GenerateContentConfig(
             response_mime_type="application/json", response_schema=draft
         )
         with self._calling("text_model", o.text_model):
@@ -245,6 +248,7 @@ class GoogleProvider(Provider):
     def _storyboard_from(
         self, response: types.GenerateContentResponse, draft: type[BaseModel]
     ) -> Storyboard:
+        sdk = _sdk()
         model = self.options.text_model
         text = response.text
         if not text:
@@ -274,6 +278,7 @@ class GoogleProvider(Provider):
             ) from None
 
     def draw_keyframe(self, job: KeyframeJob) -> Provenance:
+        sdk = _sdk()
         s, o, scene = job.settings, self.options, job.scene
         used = self.references("keyframe", job.storyboard, scene)
         prompt = templates.render_string(
@@ -285,15 +290,15 @@ class GoogleProvider(Provider):
             references=bool(used),
         )
         contents: list[Any] = [
-            types.Part.from_bytes(data=job.references[ref].read_bytes(), mime_type="image/png")
+            sdk.types.Part.from_bytes(data=job.references[ref].read_bytes(), mime_type="image/png")
             for ref in used
         ]
         contents.append(prompt)
         client = self.client()
-        image_config = types.ImageConfig(aspect_ratio=s.aspect_ratio)
+        image_config = sdk.types.ImageConfig(aspect_ratio=s.aspect_ratio)
         if client.vertexai:  # the Developer API refuses this field
             image_config.person_generation = IMAGE_PERSON_GENERATION[o.person_generation]
-        config = types.GenerateContentConfig(
+        config = sdk.types.GenerateContentConfig(
             response_modalities=["TEXT", "IMAGE"], image_config=image_config
         )
         with _slot("keyframe", o.keyframe_concurrency), self._calling("image_model", o.image_model):
@@ -395,15 +400,18 @@ class GoogleProvider(Provider):
         """Submit the Veo job and save its name. Retried only on answers that prove no job
         was made: a job made before an error or a timeout is paid for, and a second submit
         would pay again."""
+        sdk = _sdk()
         o = self.options
-        config = types.GenerateVideosConfig(
+        config = sdk.types.GenerateVideosConfig(
             **request.config, http_options=sdk.submit_http_options()
         )
         if request.last_frame is not None:
-            config.last_frame = types.Image(image_bytes=request.last_frame, mime_type="image/png")
-        source = types.GenerateVideosSource(
+            config.last_frame = sdk.types.Image(
+                image_bytes=request.last_frame, mime_type="image/png"
+            )
+        source = sdk.types.GenerateVideosSource(
             prompt=request.prompt,
-            image=types.Image(image_bytes=request.image, mime_type="image/png"),
+            image=sdk.types.Image(image_bytes=request.image, mime_type="image/png"),
         )
         attempt = 1
         while True:
@@ -431,6 +439,7 @@ class GoogleProvider(Provider):
         return operation.name
 
     def _maybe_started(self, job: ClipJob, request: VideoRequest, err: Exception) -> str:
+        sdk = _sdk()
         cost = total(self.estimate("clip", job.scene.duration))
         return (
             f"scene {job.scene.id}: the request for a Veo clip got no clear answer "
@@ -443,11 +452,12 @@ class GoogleProvider(Provider):
     def _wait(self, job: ClipJob, name: str) -> types.GenerateVideosOperation:
         """Poll the job until it is done; a dropped connection or a passing server error is
         polled again, until google.clip_timeout."""
+        sdk = _sdk()
         o = self.options
         deadline = time.monotonic() + o.clip_timeout
         # `name` is a pydantic field declared on the SDK's plain `Operation` mixin, which mypy's
         # pydantic support does not see as a field of the model
-        operation = types.GenerateVideosOperation(name=name)  # type: ignore[call-arg]
+        operation = sdk.types.GenerateVideosOperation(name=name)  # type: ignore[call-arg]
         while True:
             operation, problem = self._poll(job, operation)
             if operation.done:
@@ -465,10 +475,11 @@ class GoogleProvider(Provider):
         self, job: ClipJob, operation: types.GenerateVideosOperation
     ) -> tuple[types.GenerateVideosOperation, str]:
         """One check on the job: (the operation, "" or why the check failed in passing)."""
+        sdk = _sdk()
         with self._calling("video_model", self.options.video_model):
             try:
                 return self.client().operations.get(operation), ""
-            except genai_errors.APIError as err:
+            except sdk.genai_errors.APIError as err:
                 if err.code == 404:
                     raise StepFailed(self._unknown_job(job, operation.name or "", err)) from None
                 if err.code not in sdk.RETRY_CODES:
@@ -519,6 +530,7 @@ class GoogleProvider(Provider):
         raise StepFailed(f"scene {job.scene.id}: {problem}")
 
     def _download(self, job: ClipJob, uri: str) -> bytes:
+        sdk = _sdk()
         try:
             return sdk.download(uri, self.options.request_timeout)
         except Exception as err:
@@ -533,13 +545,22 @@ class GoogleProvider(Provider):
 
     # --- the SDK ------------------------------------------------------------------------
     def client(self) -> genai.Client:
+        sdk = _sdk()
         if self._client is None:
             self._client = sdk.make_client(self.options)
         return self._client
 
     def _calling(self, setting: str, model: str) -> contextlib.AbstractContextManager[None]:
+        sdk = _sdk()
         o = self.options
         return sdk.calling(setting, model, o.retry_attempts, o.request_timeout)
+
+
+def _sdk():
+    """The SDK as the provider uses it, imported at the first call to Google."""
+    from vidpipe.providers import google_sdk
+
+    return google_sdk
 
 
 class _RetrySubmit(Exception):

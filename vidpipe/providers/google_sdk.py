@@ -20,6 +20,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from vidpipe.errors import BadInput, NothingPaid, StepFailed
+from vidpipe.providers.google_env import NOT_CONFIGURED, vertex_from_env
 from vidpipe.providers.google_options import GoogleOptions, catalog_path
 
 RETRY_CODES = [408, 429, 500, 502, 503, 504]
@@ -30,22 +31,6 @@ STORAGE = "https://storage.googleapis.com"
 STORAGE_EMULATOR_ENV = "STORAGE_EMULATOR_HOST"  # google-cloud-storage's own override
 SAFETY_WORDS = ("SAFETY", "PROHIBITED", "BLOCKLIST", "SPII", "RECITATION")
 TRANSPORTS = {"httpx", "httpx2", "httpcore", "httpcore2"}  # the SDK's HTTP stacks, 2.x and 3.x
-
-NOT_CONFIGURED = (
-    "Google is not configured: set GOOGLE_API_KEY (Gemini Developer API: storyboards and "
-    "keyframes), or, for every stage including Veo clips, GOOGLE_GENAI_USE_VERTEXAI=true, "
-    "GOOGLE_CLOUD_PROJECT and GOOGLE_CLOUD_LOCATION with application default credentials "
-    "(gcloud auth application-default login); see docs/google.md"
-)
-
-
-def vertex_from_env() -> bool | None:
-    """Vertex AI or not, as the SDK reads it from the environment."""
-    for name in ("GOOGLE_GENAI_USE_ENTERPRISE", "GOOGLE_GENAI_USE_VERTEXAI"):
-        value = os.environ.get(name)
-        if value is not None:
-            return value.strip().lower() in ("true", "1")
-    return None
 
 
 def make_client(options: GoogleOptions) -> genai.Client:
