@@ -211,7 +211,8 @@ class FakeGoogle:
         if fault and fault.hang:
             time.sleep(fault.hang)
         with self.lock:
-            if fault and fault.after_create and call.kind == "video":
+            answered_badly = fault and (fault.status or fault.drop)
+            if fault and fault.after_create and answered_badly and call.kind == "video":
                 self._create(call, None)
             if fault and fault.drop:
                 call.status = DROP

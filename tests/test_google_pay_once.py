@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO, doit_env, only_project, probe
+from conftest import REPO, doit_env, only_project, probe, wait_until
 from fake_google import Fault
 from test_google import generate, resume, scene_of
 
@@ -41,6 +41,17 @@ def test_a_dropped_connection_on_a_submit_is_not_sent_again(projects, fake, vert
     assert result.returncode == 1
     assert "scene s2: the request for a Veo clip got no clear answer" in result.stdout
     assert jobs_of(fake, "s2") == 1
+
+
+def test_a_submit_that_times_out_is_not_sent_again(projects, fake, vertex):
+    fake.faults.append(Fault("video", hang=3, match="shot 1"))  # then the job is made
+    result = generate(vertex, "yes=1", "google.request_timeout=0.5")
+    assert result.returncode == 1
+    assert "scene s1: the request for a Veo clip got no clear answer (ReadTimeout" in (
+        result.stdout
+    )
+    assert len([c for c in fake.calls if c.kind == "video" and "shot 1" in c.text]) == 1
+    wait_until(lambda: jobs_of(fake, "s1") == 1, what="the fake making the job it was asked for")
 
 
 def test_a_quota_refusal_of_a_submit_is_retried(projects, fake, vertex):

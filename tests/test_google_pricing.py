@@ -3,9 +3,13 @@ estimate is what the calls made cost, and an edit of what no Google call uses co
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+
 import pytest
-from conftest import only_project
-from test_google import edit_scene, estimate_in, generate, priced, resume
+from conftest import only_project, run_doit, start_doit, wait_until
+from test_google import GOOGLE, edit_scene, estimate_in, generate, priced, resume
 
 from vidpipe.project.settings import ProjectSettings
 from vidpipe.providers.google import GoogleProvider
@@ -78,3 +82,44 @@ def test_an_edit_of_what_no_google_call_uses_costs_nothing(projects, fake, verte
     result = resume(project, vertex, "yes=1")
     assert result.returncode == 0, result.stdout + result.stderr
     assert [call.kind for call in fake.paid()[paid_before:]] == ["video"]
+
+
+@pytest.mark.slow
+def test_a_project_budget_caps_all_builds_together(projects, fake, vertex):
+    # storyboard $0.01 + 3 keyframes $0.12 + 2 clips $0.96 = $1.09 fit in $1.20; a third does not
+    result = generate(vertex, "yes=1", "project_budget=1.20", "workers=1")
+    assert result.returncode == 1
+    assert "taking the project to $1.57 spent, over its project_budget=$1.20" in result.stdout
+    assert len(fake.jobs()) == 2
+    project = only_project(projects)
+    status = json.loads(run_doit("status", f"id={project.id}", "format=json").stdout)
+    assert status["cost_spent_usd"] == pytest.approx(1.09)
+    runs = [
+        json.loads(line) for line in (project.state_dir / "runs.jsonl").read_text().splitlines()
+    ]
+    assert runs[-1]["estimated_usd"] == pytest.approx(1.57)
+    # a later build counts what the first one spent
+    result = resume(project, vertex, "yes=1")
+    assert result.returncode == 1 and "over its project_budget=$1.20" in result.stdout
+    assert len(fake.jobs()) == 2
+
+
+@pytest.mark.slow
+def test_what_a_killed_build_paid_for_counts_as_spent(projects, fake, vertex):
+    fake.release.clear()  # the Veo jobs run until released
+    build = start_doit("generate", "prompt=A lighthouse keeper", *GOOGLE, "yes=1", **vertex)
+    try:
+        wait_until(lambda: len(fake.jobs()) == 2, what="two Veo jobs started")
+        os.killpg(build.pid, signal.SIGKILL)
+        build.wait()
+    finally:
+        if build.poll() is None:
+            os.killpg(build.pid, signal.SIGKILL)
+        build.communicate()
+    fake.release.set()
+    project = only_project(projects)
+    status = json.loads(run_doit("status", f"id={project.id}", "format=json").stdout)
+    assert status["cost_spent_usd"] == pytest.approx(round(priced(fake.paid()), 2))
+    assert resume(project, vertex, "yes=1").returncode == 0
+    status = json.loads(run_doit("status", f"id={project.id}", "format=json").stdout)
+    assert status["cost_spent_usd"] == pytest.approx(round(priced(fake.paid()), 2))

@@ -101,9 +101,10 @@ def build_project(
         # --continue: a scene that fails (a safety filter, a bad keyframe) does not stop the
         # other scenes; the final cut waits until every scene has its clip
         args = ["run", "--continue", *(["--single", *only] if only else [])]
-        with costs.run_ledger(project.root, approval.budget):
+        cap = project.settings.project_budget
+        with costs.run_ledger(project.root, approval.budget, cap):
             code = _run_doit(project, log, progress, args)
-        outcome = _record_outcome(project, log, code)
+        outcome = _record_outcome(project, log, code, costs.total(charges))
         if outcome == "failed":
             code = EXIT_BUILD_FAILED
     final = str(project.final_file)
@@ -149,7 +150,7 @@ def _run_doit(project: Project, log: BuildLog, progress: Progress, args: list[st
         ffmpeg.stop_children()
 
 
-def _record_outcome(project: Project, log: BuildLog, code: int) -> str:
+def _record_outcome(project: Project, log: BuildLog, code: int, estimated: float) -> str:
     """Write the final status, append the run to the project's run log, refresh the index."""
     if code == EXIT_OK:
         outcome = "complete" if project.final_file.exists() else "failed"
@@ -172,6 +173,7 @@ def _record_outcome(project: Project, log: BuildLog, code: int) -> str:
         "ran": len(log.ran),
         "up_to_date": log.up_to_date,
         "cost_usd": round(log.cost_usd, 4),
+        "estimated_usd": round(estimated, 4),
     }
     with open(project.state_dir / "runs.jsonl", "a", encoding="utf-8") as runs:
         runs.write(json.dumps(run) + "\n")
