@@ -2,9 +2,11 @@
 
 It answers the calls vidpipe makes, in the wire shapes the SDK sends and accepts (Vertex AI and
 the Developer API alike): `:generateContent` (a JSON storyboard, or an image), Veo's
-`:predictLongRunning` and `:fetchPredictOperation`. Every call is logged, so tests can count
-what a build paid for, and faults can be injected: HTTP errors, operations that end in an
-error or in the safety filter, a malformed storyboard, a blocked image.
+`:predictLongRunning` and `:fetchPredictOperation`, and Cloud Storage's object download (a
+finished video answered as a `gs://` URI). Every call is logged, so tests can count what a build
+paid for, and faults can be injected: HTTP errors (also after a video job was created), a
+dropped connection, a hung answer, operations that end in an error or in the safety filter or
+with a URI instead of the video, a malformed storyboard, a blocked image.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import io
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,6 +25,10 @@ from typing import Any
 from PIL import Image
 
 PATH = re.compile(r"/models/(?P<model>[^/:]+):(?P<method>[A-Za-z]+)$")
+OBJECT = re.compile(r"^/storage/v1/b/(?P<bucket>[^/]+)/o/(?P<object>[^?]+)\?alt=media$")
+
+
+DROP = -1  # the status of a call whose connection was closed without an answer
 
 
 @dataclass
@@ -30,6 +37,7 @@ class Call:
     model: str
     body: dict[str, Any]
     status: int = 200
+    created: bool = False  # a video job was created for it
 
     @property
     def kind(self) -> str:
@@ -70,6 +78,11 @@ class Fault:
     blocked: str | None = None  # an image answered with this finish reason and no image
     match: str = ""  # only calls whose prompt text contains this
     times: int | None = 1
+    after_create: bool = False  # video: the job is created (and paid), then `status` answered
+    drop: bool = False  # close the connection without an answer
+    hang: float = 0.0  # seconds to wait before answering
+    uri: str | None = None  # video: the finished operation names this gs:// URI, no bytes
+    message: str | None = None  # the error message of an HTTP error
 
 
 @dataclass
@@ -89,6 +102,10 @@ class FakeGoogle:
     faults: list[Fault] = field(default_factory=list)
     operations: dict[str, Operation] = field(default_factory=dict)
     max_running: int = 0  # most operations running at the same time
+    objects: dict[str, bytes] = field(default_factory=dict)  # gs:// URI -> what it holds
+    downloads: list[str] = field(default_factory=list)  # the gs:// URIs downloaded
+    title: str = "The Lighthouse"  # of every storyboard it writes
+    storage_status: int = 200  # what Cloud Storage answers a download (403: no access)
     release: threading.Event = field(default_factory=threading.Event)  # cleared: ops never end
 
     def __post_init__(self) -> None:
@@ -101,9 +118,18 @@ class FakeGoogle:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 status, answer = fake.answer(self.path, body)
-                data = json.dumps(answer).encode()
+                if status == DROP:
+                    self.close_connection = True
+                    return
+                self._send(status, json.dumps(answer).encode(), "application/json")
+
+            def do_GET(self) -> None:
+                status, data = fake.download(self.path, self.headers.get("Authorization"))
+                self._send(status, data, "video/mp4" if status == 200 else "application/json")
+
+            def _send(self, status: int, data: bytes, content_type: str) -> None:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -137,6 +163,7 @@ class FakeGoogle:
             "GOOGLE_CLOUD_LOCATION": "us-central1",
             "GOOGLE_APPLICATION_CREDENTIALS": str(credentials),
             "GOOGLE_VERTEX_BASE_URL": self.url,
+            "STORAGE_EMULATOR_HOST": self.url.rstrip("/"),
         }
 
     def api_key_env(self) -> dict[str, str]:
@@ -149,9 +176,15 @@ class FakeGoogle:
             return [call for call in self.calls if call.kind == kind and call.status == 200]
 
     def paid(self) -> list[Call]:
-        """Calls that were answered and cost money (storyboards, images, started videos)."""
+        """Calls that cost money: answered storyboards and images, and every video job
+        created (also one whose answer was an error after it was created)."""
         with self.lock:
-            return [c for c in self.calls if c.kind != "poll" and c.status == 200]
+            return [c for c in self.calls if c.kind != "poll" and (c.status == 200 or c.created)]
+
+    def jobs(self) -> list[Call]:
+        """The video jobs created (each one paid for)."""
+        with self.lock:
+            return [op.call for op in self.operations.values()]
 
     def running(self) -> int:
         return sum(1 for op in self.operations.values() if not op.done)
@@ -174,13 +207,22 @@ class FakeGoogle:
         call = Call(found["method"], found["model"], body)
         with self.lock:
             self.calls.append(call)
-            fault = self._fault(call) if call.kind != "poll" else None
+            fault = self._fault(call)
+        if fault and fault.hang:
+            time.sleep(fault.hang)
+        with self.lock:
+            answered_badly = fault and (fault.status or fault.drop)
+            if fault and fault.after_create and answered_badly and call.kind == "video":
+                self._create(call, None)
+            if fault and fault.drop:
+                call.status = DROP
+                return DROP, {}
             if fault and fault.status:
                 call.status = fault.status
                 state = {429: "RESOURCE_EXHAUSTED", 404: "NOT_FOUND"}.get(
                     fault.status, "UNAVAILABLE"
                 )
-                message = f"injected {fault.status}"
+                message = fault.message or f"injected {fault.status}"
                 return fault.status, {
                     "error": {"code": fault.status, "message": message, "status": state}
                 }
@@ -189,12 +231,32 @@ class FakeGoogle:
             if call.kind == "image":
                 return 200, self._image(fault)
             if call.kind == "video":
-                name = f"projects/p/locations/l/publishers/google/models/{call.model}"
-                name += f"/operations/op{len(self.operations) + 1}"
-                self.operations[name] = Operation(name, call, fault)
-                self.max_running = max(self.max_running, self.running())
-                return 200, {"name": name}
+                return 200, {"name": self._create(call, fault)}
             return 200, self._poll(body["operationName"])
+
+    def _create(self, call: Call, fault: Fault | None) -> str:
+        name = f"projects/p/locations/l/publishers/google/models/{call.model}"
+        name += f"/operations/op{len(self.operations) + 1}"
+        self.operations[name] = Operation(name, call, fault)
+        call.created = True
+        self.max_running = max(self.max_running, self.running())
+        return name
+
+    def download(self, path: str, authorization: str | None) -> tuple[int, bytes]:
+        """Cloud Storage's JSON API: GET /storage/v1/b/BUCKET/o/OBJECT?alt=media."""
+        from urllib.parse import unquote
+
+        found = OBJECT.match(path)
+        uri = f"gs://{found['bucket']}/{unquote(found['object'])}" if found else path
+        with self.lock:
+            self.downloads.append(uri)
+            if authorization != "Bearer fake-token":
+                return 401, b'{"error": {"code": 401, "message": "no credentials"}}'
+            if self.storage_status != 200:
+                return self.storage_status, b'{"error": {"message": "refused by the fake"}}'
+            if uri not in self.objects:
+                return 404, b'{"error": {"code": 404, "message": "no such object"}}'
+            return 200, self.objects[uri]
 
     def _storyboard(self, call: Call, fault: Fault | None) -> dict[str, Any]:
         if fault and fault.malformed is not None:
@@ -214,7 +276,7 @@ class FakeGoogle:
             }
             for n in range(1, count + 1)
         ]
-        story = {"title": "The Lighthouse", "characters": "An old keeper.", "scenes": scenes}
+        story = {"title": self.title, "characters": "An old keeper.", "scenes": scenes}
         return _text_answer(json.dumps(story))
 
     def _image(self, fault: Fault | None) -> dict[str, Any]:
@@ -254,10 +316,14 @@ class FakeGoogle:
         if op.fault and op.fault.filtered:
             response = {"raiMediaFilteredCount": 1, "raiMediaFilteredReasons": [op.fault.filtered]}
             return {"name": name, "done": True, "response": response}
-        video = {
-            "bytesBase64Encoded": base64.b64encode(self.video_bytes).decode(),
-            "mimeType": "video/mp4",
-        }
+        if op.fault and op.fault.uri:
+            self.objects[op.fault.uri] = self.video_bytes  # Veo wrote it to the bucket
+            video = {"gcsUri": op.fault.uri, "mimeType": "video/mp4"}
+        else:
+            video = {
+                "bytesBase64Encoded": base64.b64encode(self.video_bytes).decode(),
+                "mimeType": "video/mp4",
+            }
         return {"name": name, "done": True, "response": {"videos": [video]}}
 
 

@@ -59,7 +59,8 @@ def priced(calls) -> float:
         else:
             video = catalog["video"][call.model]
             silent = call.parameters.get("generateAudio") is False
-            rate = video["usd_per_second_silent"] if silent else video["usd_per_second"]
+            rates = video["usd_per_second_silent"] if silent else video["usd_per_second"]
+            rate = rates[call.parameters["resolution"]] if isinstance(rates, dict) else rates
             usd += rate * call.parameters["durationSeconds"]
     return usd
 
@@ -222,15 +223,15 @@ def test_rate_limits_are_retried(projects, fake, vertex):
 
 
 def test_a_server_error_that_persists_fails_only_that_scene(projects, fake, vertex):
-    fake.faults.append(Fault("video", status=503, match="shot 1", times=None))
-    result = generate(vertex, "yes=1", "workers=1")  # one step at a time: s1 fails first
+    fake.faults.append(Fault("image", status=503, match="shot 2", times=None))
+    result = generate(vertex, "yes=1", "workers=1")
     assert result.returncode == 1
-    assert "scene s1: clip" in result.stdout and "503" in result.stdout
+    assert "scene s2: keyframe" in result.stdout and "503" in result.stdout
     assert "after 3 attempts" in result.stdout
     project = only_project(projects)
-    assert [c.status for c in fake.calls if c.kind == "video" and "shot 1" in c.text] == [503] * 3
-    assert project.clip_file("s2").exists() and project.clip_file("s3").exists()
-    assert not project.clip_file("s1").exists() and not project.final_file.exists()
+    assert [c.status for c in fake.calls if c.kind == "image" and "shot 2" in c.text] == [503] * 3
+    assert project.clip_file("s1").exists() and project.clip_file("s3").exists()
+    assert not project.keyframe_file("s2").exists() and not project.final_file.exists()
     fake.faults.clear()
     assert resume(project, vertex, "yes=1").returncode == 0
     assert project.final_file.exists()

@@ -81,6 +81,11 @@ def is_disk_full(err: BaseException) -> bool:
     return type(err).__name__ == "OperationalError" and "disk is full" in str(err)  # sqlite3
 
 
+class NothingPaid(StepFailed):
+    """A paid call failed before anything was paid for (refused, or never sent): the money
+    reserved for it is released."""
+
+
 class OverBudget(StepFailed):
     """The next paid call would take the build over its `budget=`; it was not made."""
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from vidpipe.project.folder import Project
-from vidpipe.project.provenance import read_provenance, storyboard_edited_by_hand
+from vidpipe.project.provenance import read_provenance, sha256_text, storyboard_edited_by_hand
 from vidpipe.project.settings import ProjectSettings
 from vidpipe.project.stages import FINAL_TASK, scene_task
 from vidpipe.project.storyboard import Scene, Storyboard, fingerprint
@@ -41,7 +41,17 @@ def storyboard_is_current(project: Project, inputs: str) -> bool:
     if storyboard_edited_by_hand(project):
         return True
     record = read_provenance(project, project.storyboard_file) or {}
-    return record.get("inputs") == inputs
+    # the text the record describes: not the one it replaced (a write cut short by a kill)
+    text = project.storyboard_file.read_text(encoding="utf-8")
+    return record.get("inputs") == inputs and record.get("sha256") == sha256_text(text)
+
+
+def scene_used(provider: Provider, stage: str, scene: Scene) -> dict[str, Any]:
+    """The fields of `scene` that the provider's `stage` uses (as it declares)."""
+    fields = provider.scene_fields(stage)
+    if fields is None:
+        return scene.keyframe_fields() if stage == "keyframe" else scene.clip_fields()
+    return scene.model_dump(include=set(fields))
 
 
 def keyframe_config(
@@ -51,7 +61,7 @@ def keyframe_config(
     `provider`: the keyframe stage's."""
     return fingerprint(
         {
-            "scene": scene.keyframe_fields(),
+            "scene": scene_used(provider, "keyframe", scene),
             "characters": storyboard.characters,
             "size": settings.frame_size(),
             "style": settings.style,
@@ -65,7 +75,7 @@ def clip_config(settings: ProjectSettings, scene: Scene, provider: Provider) -> 
     stage's)."""
     return fingerprint(
         {
-            "scene": scene.clip_fields(),
+            "scene": scene_used(provider, "clip", scene),
             "size": settings.frame_size(),
             "style": settings.style,
             "fps": settings.fps,

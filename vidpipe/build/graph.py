@@ -31,6 +31,8 @@ from vidpipe.project.storyboard import load_storyboard
 
 STEPS = {"keyframe": steps.make_keyframe, "clip": steps.make_clip}
 
+INPUTS = "vidpipe_inputs"  # a task's meta: the fingerprint its step records in provenance
+
 
 def task_creators(project: Project) -> dict[str, Any]:
     """The namespace doit loads tasks from (as if it were a dodo.py for this project).
@@ -51,6 +53,7 @@ def task_creators(project: Project) -> dict[str, Any]:
             "file_dep": [rel(path) for path in artifact.files],
             "targets": [rel(artifact.target)],
             "uptodate": [config_changed(artifact.config)],
+            "meta": {INPUTS: artifact.config},
         }
 
     def task_storyboard() -> dict[str, Any]:
@@ -63,6 +66,8 @@ def task_creators(project: Project) -> dict[str, Any]:
 
     @create_after(executed="storyboard")
     def task_scene():
+        if not project.storyboard_file.exists():
+            return  # the storyboard step failed (and said why): there are no scenes yet
         for artifact in artifacts(project, load_storyboard(project.storyboard_file)):
             scene_stage = parse_scene_task(artifact.task)
             if scene_stage is None:
@@ -73,7 +78,9 @@ def task_creators(project: Project) -> dict[str, Any]:
 
     @create_after(executed=SCENE_TASK)
     def task_final() -> dict[str, Any]:
+        if not project.storyboard_file.exists():
+            return {"actions": None}  # nothing to cut: the storyboard step failed
         artifact = final_artifact(project, load_storyboard(project.storyboard_file))
-        return task(artifact, (steps.make_final, [root]))
+        return task(artifact, (steps.make_final, [root, artifact.config]))
 
     return {"task_storyboard": task_storyboard, "task_scene": task_scene, "task_final": task_final}

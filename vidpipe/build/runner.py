@@ -17,6 +17,7 @@ from doit.cmd_base import ModuleTaskLoader
 from doit.doit_cmd import DoitMain
 
 from vidpipe import fsutil
+from vidpipe.build.committed import record_committed
 from vidpipe.build.estimate import BuildPlan, plan_build
 from vidpipe.build.graph import task_creators
 from vidpipe.build.reporter import BuildLog, BuildReporter, JsonProgress, Progress
@@ -71,6 +72,7 @@ def build_project(
             prepare()
         fsutil.remove_partials(project.root)
         check_project(project, out)
+        record_committed(project)  # finished when a build was killed, before doit knew
         plan = plan_build(project, only)
         approval = approval or costs.Approval()
         costs.approve(plan.charges, approval, project.id, out, as_json=json_progress)
@@ -88,7 +90,7 @@ def build_project(
                            "error": str(err), "elapsed": round(time.time() - log.started, 3),
                            "done": len(log.ran)}, [])  # fmt: skip
             code = EXIT_BUILD_FAILED
-        outcome = _record_outcome(project, log, code)
+        outcome = _record_outcome(project, log, code, costs.total(plan.charges))
         if outcome == "failed":
             code = EXIT_BUILD_FAILED
     final = str(project.final_file)
@@ -124,7 +126,7 @@ def _run(
     # --continue: a scene that fails (a safety filter, a bad keyframe) does not stop the
     # other scenes; the final cut waits until every scene has its clip
     args = ["run", "--continue", *(["--single", *only] if only else [])]
-    with costs.run_ledger(project.root, approval.budget):
+    with costs.run_ledger(project.root, approval.budget, project.settings.project_budget):
         return _run_doit(project, log, progress, args)
 
 
@@ -173,7 +175,7 @@ def _out_of_space(doit_errors: str, project: Project) -> bool:
     return "disk I/O error" in doit_errors and shutil.disk_usage(project.root).free < 2**20
 
 
-def _record_outcome(project: Project, log: BuildLog, code: int) -> str:
+def _record_outcome(project: Project, log: BuildLog, code: int, estimated: float) -> str:
     """Write the final status, append the run to the project's run log, refresh the index."""
     if code == EXIT_OK:
         outcome = "complete" if project.final_file.exists() else "failed"
@@ -196,6 +198,7 @@ def _record_outcome(project: Project, log: BuildLog, code: int) -> str:
         "ran": len(log.ran),
         "up_to_date": log.up_to_date,
         "cost_usd": round(log.cost_usd, 4),
+        "estimated_usd": round(estimated, 4),
     }
     with open(project.state_dir / "runs.jsonl", "a", encoding="utf-8") as runs:
         runs.write(json.dumps(run) + "\n")

@@ -17,11 +17,12 @@ from doit.exceptions import TaskFailed
 
 from vidpipe import fsutil
 from vidpipe.errors import DiskFull, StepFailed, VidpipeError, is_disk_full
-from vidpipe.inputs import final_artifact, reference_keyframes
+from vidpipe.inputs import reference_keyframes
 from vidpipe.media import clipformat, ffmpeg, stitch
 from vidpipe.project import costs
 from vidpipe.project.folder import Project
 from vidpipe.project.provenance import (
+    file_stamp,
     read_provenance,
     sha256_text,
     storyboard_edited_by_hand,
@@ -97,16 +98,21 @@ def charges_of(provider: Provider, stage: str, job: KeyframeJob | ClipJob) -> li
 def make_storyboard(root: str, inputs: str) -> None:
     project = Project(Path(root))
     target = project.storyboard_file
-    if target.exists() and storyboard_edited_by_hand(project):
-        raise VidpipeError(f"{target} was edited by hand; vidpipe never overwrites it")
+    replaces = None
+    if target.exists():
+        if storyboard_edited_by_hand(project):
+            raise VidpipeError(f"{target} was edited by hand; vidpipe never overwrites it")
+        replaces = sha256_text(target.read_text(encoding="utf-8"))
     started = time.time()
     provider = provider_for("storyboard", project.settings)
     charges = provider.estimate("storyboard", project.settings.clip_duration)
-    costs.reserve(project.root, charges, "the storyboard")
-    storyboard, record = provider.write_storyboard()
+    with costs.reserving(project.root, charges, "the storyboard"):
+        storyboard, record = provider.write_storyboard()
     text = storyboard_json(storyboard)
+    # the record first: a kill before the rename leaves the text it replaces, known as ours
+    more = {"sha256": sha256_text(text), "replaces": replaces, "inputs": inputs}
+    write_provenance(project, target, record, started, **more)
     fsutil.write_text(target, text)
-    write_provenance(project, target, record, started, sha256=sha256_text(text), inputs=inputs)
 
 
 @_step
@@ -119,10 +125,12 @@ def make_keyframe(root: str, scene_id: str, inputs: str) -> None:
     with fsutil.writing(target) as partial:
         job = keyframe_job(project, storyboard, scene_id, partial)
         charges = charges_of(provider, "keyframe", job)
-        costs.reserve(project.root, charges, f"scene {scene_id}: keyframe")
-        record = provider.draw_keyframe(job)
-    files = file_inputs(project, job.references.values())
-    write_provenance(project, target, record, started, inputs=sha256_text(inputs), files=files)
+        with costs.reserving(project.root, charges, f"scene {scene_id}: keyframe"):
+            record = provider.draw_keyframe(job)
+        files = file_inputs(project, job.references.values())
+        # recorded before the rename, so that a kill after it finds the keyframe done
+        more = {"inputs": sha256_text(inputs), "files": files, "stamp": file_stamp(partial)}
+        write_provenance(project, target, record, started, **more)
 
 
 @_step
@@ -135,16 +143,23 @@ def make_clip(root: str, scene_id: str, inputs: str) -> None:
     provider = provider_for("clip", project.settings)
     with fsutil.writing(target) as partial:
         job = clip_job(project, storyboard, scene_id, partial)
-        costs.reserve(project.root, charges_of(provider, "clip", job), f"scene {scene_id}: clip")
-        record = provider.render_clip(job)
+        label = f"scene {scene_id}: clip"
+        with costs.reserving(project.root, charges_of(provider, "clip", job), label):
+            record = provider.render_clip(job)
         # any provider's clip is brought to the project's encoding once, here, not per stitch
-        record.extra["conformed"] = clipformat.conform(partial, clip_spec(project, job.scene))
+        spec = clip_spec(project, job.scene)
+        record.extra["conformed"] = clipformat.conform(partial, spec)
+        files = file_inputs(project, [job.keyframe, *job.references.values()])
+        more = {
+            "inputs": sha256_text(inputs),
+            "files": files,
+            "canonical": clipformat.stamp(partial, spec),  # a rename keeps size and mtime
+            "stamp": file_stamp(partial),
+        }
+        # recorded before the rename, so that a kill after it finds the clip done
+        write_provenance(project, target, record, started, **more)
     if job.pending is not None:
-        job.pending.unlink(missing_ok=True)  # only now: the clip is safely in place
-    files = file_inputs(project, [job.keyframe, *job.references.values()])
-    stamp = clipformat.stamp(target, clip_spec(project, job.scene))  # conformed above
-    more = {"inputs": sha256_text(inputs), "files": files, "canonical": stamp}
-    write_provenance(project, target, record, started, **more)
+        job.pending.unlink(missing_ok=True)  # only now: the clip and its record are in place
 
 
 def file_inputs(project: Project, paths: Iterable[Path]) -> dict[str, int]:
@@ -166,7 +181,7 @@ def known_canonical(project: Project, clip: Path, spec: clipformat.ClipSpec) -> 
 
 
 @_step
-def make_final(root: str) -> None:
+def make_final(root: str, inputs: str) -> None:
     project = Project(Path(root))
     settings = project.settings
     storyboard = load_storyboard(project.storyboard_file)
@@ -177,8 +192,7 @@ def make_final(root: str) -> None:
     started = time.time()
     with fsutil.writing(project.final_file) as partial:
         stitch.stitch(clips, partial, settings.frame_size(), settings.fps, settings.crossfade)
-    record = Provenance("vidpipe", "ffmpeg", extra={"crossfade": settings.crossfade})
-    made_from = final_artifact(project, storyboard)
-    files = file_inputs(project, made_from.files)
-    more = {"inputs": sha256_text(made_from.config), "files": files}
-    write_provenance(project, project.final_file, record, started, **more)
+        record = Provenance("vidpipe", "ffmpeg", extra={"crossfade": settings.crossfade})
+        files = file_inputs(project, [clip.path for clip in clips])
+        more = {"inputs": sha256_text(inputs), "files": files, "stamp": file_stamp(partial)}
+        write_provenance(project, project.final_file, record, started, **more)

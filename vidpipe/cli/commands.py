@@ -191,6 +191,7 @@ MEANINGS = {
     "crossfade": "seconds of crossfade between scenes; 0 = hard cuts",
     "fps": "frames per second",
     "workers": "scenes built at the same time",
+    "project_budget": "a cap in dollars on what all the project's builds spend together",
 }
 PROGRESS = _choice("progress", "text", ("text", "json"), "json: one JSON object per line and event")
 SPENDING = (

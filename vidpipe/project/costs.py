@@ -3,7 +3,12 @@
 Providers price their calls (`Provider.estimate`); nothing here knows a provider. Before a
 build starts, the planner's charges are printed and confirmed (`yes=1`, or a question on a
 terminal). During the build every paid step reserves its charge in the run's ledger first, so a
-call that would take the run over `budget=` is never made.
+call that would take the run over `budget=` (or the project over its `project_budget`) is never
+made; a call that fails before anything is paid for (`NothingPaid`: refused, or never sent) gives
+its reservation back.
+
+What is committed is written to the project's spend log (`.vidpipe/spent.jsonl`) before the
+call is made, so what a project spent counts killed builds too.
 """
 
 from __future__ import annotations
@@ -11,14 +16,19 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
 
-from vidpipe.errors import BadInput, NotConfirmed, OverBudget
+from vidpipe.errors import BadInput, NotConfirmed, NothingPaid, OverBudget
+from vidpipe.project.folder import Project
+
+SPEND_LOG = "spent.jsonl"  # in the project's state folder
 
 YES_WORDS = {"1", "true", "yes", "y"}
 NO_WORDS = {"0", "false", "no", "n"}
@@ -130,36 +140,56 @@ def approve(
 
 
 class Ledger:
-    """What one build run has committed to spend so far (thread-safe)."""
+    """What one build run has committed to spend so far (thread-safe), within the run's
+    `budget` and the project's `cap` (of which `spent_before` was spent by earlier runs)."""
 
-    def __init__(self, budget: float | None) -> None:
+    def __init__(
+        self, budget: float | None, cap: float | None = None, spent_before: float = 0.0
+    ) -> None:
         self.budget = budget
+        self.cap = cap
+        self.spent_before = spent_before
         self.spent = 0.0
         self._lock = threading.Lock()
 
-    def reserve(self, charges: list[Charge], label: str) -> None:
+    def reserve(self, charges: list[Charge], label: str) -> float:
+        """Commit to `charges` (raises OverBudget); returns the dollars reserved."""
         cost = total(charges)
         if not cost:
-            return
+            return 0.0
         with self._lock:
+            models = ", ".join(sorted({charge.model for charge in charges}))
             # a cent of slack: estimates are sums of floats
             if self.budget is not None and self.spent + cost > self.budget + 0.005:
-                models = ", ".join(sorted({charge.model for charge in charges}))
                 raise OverBudget(
                     f"{label} would cost about ${cost:.2f} ({models}), taking this run to "
                     f"${self.spent + cost:.2f}, over budget=${self.budget:.2f}; it was not "
                     "started: resume with a larger budget="
                 )
+            project_total = self.spent_before + self.spent + cost
+            if self.cap is not None and project_total > self.cap + 0.005:
+                raise OverBudget(
+                    f"{label} would cost about ${cost:.2f} ({models}), taking the project to "
+                    f"${project_total:.2f} spent, over its project_budget=${self.cap:.2f}; it "
+                    "was not started: raise project_budget in project.yaml to go on"
+                )
             self.spent += cost
+        return cost
+
+    def release(self, cost: float) -> None:
+        """Give back a reservation whose call was not paid for."""
+        with self._lock:
+            self.spent -= cost
 
 
 # The ledger of each build running in this process, by project folder.
 _ledgers: dict[Path, Ledger] = {}
+_log_lock = threading.Lock()
 
 
 @contextlib.contextmanager
-def run_ledger(root: Path, budget: float | None) -> Iterator[Ledger]:
-    ledger = Ledger(budget)
+def run_ledger(root: Path, budget: float | None, cap: float | None = None) -> Iterator[Ledger]:
+    ledger = Ledger(budget, cap, spent(root))
     _ledgers[root.resolve()] = ledger
     try:
         yield ledger
@@ -167,9 +197,73 @@ def run_ledger(root: Path, budget: float | None) -> Iterator[Ledger]:
         _ledgers.pop(root.resolve(), None)
 
 
-def reserve(root: Path, charges: list[Charge], label: str) -> None:
-    """Commit to `charges` before making the calls (raises OverBudget); a step run outside a
-    build (no ledger) has no cap."""
+@contextlib.contextmanager
+def reserving(root: Path, charges: list[Charge], label: str) -> Iterator[None]:
+    """Commit to `charges` before making the calls inside (raises OverBudget) and log them as
+    spent; a NothingPaid failure releases them. A step run outside a build (no ledger) has no
+    cap."""
     ledger = _ledgers.get(root.resolve())
-    if ledger is not None:
-        ledger.reserve(charges, label)
+    cost = ledger.reserve(charges, label) if ledger is not None else total(charges)
+    if cost:
+        _log_spend(root, cost, label)
+    try:
+        yield
+    except NothingPaid:
+        if ledger is not None:
+            ledger.release(cost)
+        if cost:
+            _log_spend(root, -cost, f"{label} (failed before anything was paid)")
+        raise
+
+
+def spent(root: Path) -> float:
+    """Dollars the project's builds committed to (killed builds included)."""
+    state = Project(root).state_dir
+    if not (state / SPEND_LOG).exists():  # no paid call since there is a log
+        return round(sum(_dollars(r.get("cost_usd")) for r in _runs(state)), 6)
+    return round(sum(_dollars(entry.get("usd")) for entry in _read_lines(state / SPEND_LOG)), 6)
+
+
+def _log_spend(root: Path, usd: float, label: str) -> None:
+    log = Project(root).state_dir / SPEND_LOG
+    with _log_lock:
+        if not log.exists():  # what builds spent before there was a log: their run records
+            before = sum(_dollars(run.get("cost_usd")) for run in _runs(log.parent))
+            if before:
+                _append(log, {"time": round(time.time(), 3), "usd": before, "for": "earlier runs"})
+        _append(log, {"time": round(time.time(), 3), "usd": round(usd, 6), "for": label})
+
+
+def _runs(state: Path) -> list[dict]:
+    return _read_lines(state / "runs.jsonl")
+
+
+def _append(path: Path, entry: dict) -> None:
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _read_lines(path: Path) -> list[dict]:
+    """The JSON objects of a log, one a line; a line cut short by a kill, or of another shape
+    than an object, is skipped."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    entries = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(entry, dict):
+            entries.append(entry)
+    return entries
+
+
+def _dollars(value: object) -> float:
+    """An amount from a log: a number, else nothing (a damaged entry spends nothing)."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else 0.0  # type: ignore[arg-type]

@@ -1,5 +1,12 @@
 """Provenance: how each artifact of a project was made (provider, model, prompt, cost, time,
-and the fingerprint of its inputs), kept in `.vidpipe/provenance/<artifact>.json`."""
+and the fingerprint of its inputs), kept in `.vidpipe/provenance/<artifact>.json`.
+
+A step writes its record before it moves the artifact into place, describing the finished
+temporary file by its size and modification time (a rename keeps both; the storyboard by its
+content). So a record always exists for a complete artifact, whenever a build is killed: one
+that matches its file and the step's inputs is done (`made_as_recorded`), whatever doit's
+dependency DB missed, and a record that does not match its file tells an interrupted write from
+a hand edit."""
 
 from __future__ import annotations
 
@@ -53,11 +60,38 @@ def hand_edit_note(project: Project) -> str | None:
     return None
 
 
+def file_stamp(path: Path) -> dict[str, int]:
+    """What a file is known by: its size and modification time (kept by a rename)."""
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def made_as_recorded(project: Project, artifact: Path, inputs: str) -> bool:
+    """True when `artifact` is the complete file its record describes, made from `inputs`
+    (a fingerprint) and from input files that are as they were then."""
+    record = read_provenance(project, artifact)
+    if record is None or not artifact.exists() or record.get("stamp") != file_stamp(artifact):
+        return False
+    if record.get("inputs") != sha256_text(inputs):
+        return False
+    for name, mtime in (record.get("files") or {}).items():
+        path = project.root / name
+        if not path.exists() or path.stat().st_mtime_ns != mtime:
+            return False
+    return True
+
+
+def storyboard_written(project: Project) -> set[str]:
+    """The contents (sha256) of storyboard.json that the pipeline wrote and may still be there:
+    the last one, and the one it replaced (its write may have been interrupted)."""
+    record = read_provenance(project, project.storyboard_file) or {}
+    return {record[key] for key in ("sha256", "replaces") if record.get(key)}
+
+
 def storyboard_edited_by_hand(project: Project) -> bool:
-    """True when storyboard.json is not byte-for-byte what the pipeline last wrote."""
-    record = read_provenance(project, project.storyboard_file)
+    """True when storyboard.json is not byte-for-byte what the pipeline wrote."""
     text = project.storyboard_file.read_text(encoding="utf-8")
-    return record is None or record.get("sha256") != sha256_text(text)
+    return sha256_text(text) not in storyboard_written(project)
 
 
 def refresh_input_times(project: Project, artifact: Path) -> None:

@@ -44,6 +44,8 @@ class ProjectSettings(BaseModel):
     crossfade: Annotated[float, Field(ge=0, le=5, allow_inf_nan=False)] = 0.0
     fps: Literal[24] = 24
     workers: Annotated[int, Field(ge=1, le=16)] = 2
+    # dollars the project may spend in all its builds (the per-run cap is `budget=`)
+    project_budget: Annotated[float, Field(ge=0)] | None = None
     providers: Providers = Providers()
     # each provider's own settings by provider name (e.g. google: {video_model: ...}),
     # checked by that provider's options model (vidpipe.providers.check_providers, which also

@@ -55,6 +55,12 @@ class Provider:
         (model names, options): a change re-runs that stage."""
         return {"provider": self.name}
 
+    def scene_fields(self, stage: str) -> frozenset[str] | None:
+        """The scene's fields (of storyboard.json) that `stage` uses; only an edit of one of
+        them re-runs the stage for that scene. None: the core's default (every field that
+        can change the artifact)."""
+        return None
+
     def check(self, stage: str) -> None:
         """Raise BadInput when `stage` cannot run as configured (called before a build
         spends anything; must not call the network)."""

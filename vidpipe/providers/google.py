@@ -18,11 +18,8 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from google import genai
-from google.genai import errors as genai_errors
-from google.genai import types
 from pydantic import BaseModel, Field, ValidationError, create_model
 
 from vidpipe import fsutil, templates
@@ -30,9 +27,14 @@ from vidpipe.errors import BadInput, StepFailed
 from vidpipe.project.costs import Charge, total
 from vidpipe.project.settings import STAGES, describe_validation_error
 from vidpipe.project.storyboard import Scene, Storyboard
-from vidpipe.providers import google_sdk as sdk
+from vidpipe.providers import google_env
 from vidpipe.providers.base import ClipJob, KeyframeJob, Provenance, Provider
-from vidpipe.providers.google_options import GoogleOptions
+from vidpipe.providers.google_options import VIDEO_HEIGHTS, GoogleOptions
+
+if TYPE_CHECKING:  # the SDK takes seconds to import: only a call to Google imports it
+    from google import genai
+    from google.genai import errors as genai_errors
+    from google.genai import types
 
 STORYBOARD_TEMPLATE = "google/storyboard.j2"
 KEYFRAME_TEMPLATE = "google/keyframe.j2"
@@ -128,15 +130,24 @@ class GoogleProvider(Provider):
             used = {**self._clip_settings(), "template": templates.source_text(CLIP_TEMPLATE)}
         return {"provider": self.name, **used}
 
+    def scene_fields(self, stage: str) -> frozenset[str] | None:
+        # what the prompt templates and the Veo request read; title, description and caption
+        # are for people (and the offline provider), and editing them costs nothing here
+        if stage == "keyframe":
+            return frozenset({"image_prompt"})
+        if stage == "clip":
+            return frozenset({"video_prompt", "camera", "duration"})
+        return None
+
     def check(self, stage: str) -> None:
-        client = self.client()
+        vertex = google_env.uses_vertex()
         s, o = self.settings, self.options
         if stage == "storyboard":
             o.price_of_text()
         elif stage == "keyframe":
             o.price_of_image()
         else:
-            if not client.vertexai:
+            if not vertex:
                 raise BadInput(VEO_NEEDS_VERTEX)
             video = o.video()
             if s.aspect_ratio not in video.aspect_ratios:
@@ -149,7 +160,23 @@ class GoogleProvider(Provider):
                     f"{o.video_model} renders {', '.join(video.resolutions)}, not "
                     f"google.video_resolution={o.video_resolution}"
                 )
+            self._check_resolution()
+            video.rate(o.video_model, o.video_resolution, o.audio)
             self.clip_seconds(s.clip_duration)
+
+    def _check_resolution(self) -> None:
+        """Veo's resolution must not be above what the project needs: it would be paid for
+        and scaled away."""
+        s, o = self.settings, self.options
+        height = min(s.frame_size())
+        covering = [name for name, h in VIDEO_HEIGHTS.items() if h >= height] or ["4k"]
+        if VIDEO_HEIGHTS[o.video_resolution] > VIDEO_HEIGHTS[covering[0]]:
+            raise BadInput(
+                f"google.video_resolution={o.video_resolution} is above the project's "
+                f"resolution={s.resolution}: the clips would be paid for at {o.video_resolution} "
+                f"and scaled down; use google.video_resolution={covering[0]}, or a higher "
+                "resolution= for the project"
+            )
 
     def references(self, stage: str, storyboard: Storyboard, scene: Scene) -> list[str]:
         ids = [each.id for each in storyboard.scenes]
@@ -165,10 +192,7 @@ class GoogleProvider(Provider):
             return [Charge(o.text_model, "call", 1, o.price_of_text().usd_per_call)]
         if stage == "keyframe":
             return [Charge(o.image_model, "image", 1, o.price_of_image().usd_per_image)]
-        video = o.video()
-        rate = video.usd_per_second
-        if not o.audio and video.usd_per_second_silent is not None:
-            rate = video.usd_per_second_silent
+        rate = o.video().rate(o.video_model, o.video_resolution, o.audio)
         paid = self.clip_seconds(seconds)
         return [Charge(o.video_model, "second", paid, paid * rate)]
 
@@ -194,6 +218,7 @@ class GoogleProvider(Provider):
 
     # --- the stages ---------------------------------------------------------------------
     def write_storyboard(self) -> tuple[Storyboard, Provenance]:
+        sdk = _sdk()
         s, o = self.settings, self.options
         prompt = templates.render_string(
             templates.source_text(STORYBOARD_TEMPLATE),
@@ -204,7 +229,7 @@ class GoogleProvider(Provider):
             aspect_ratio=s.aspect_ratio,
         )
         draft = storyboard_draft(s.scenes)
-        config = types.GenerateContentConfig(
+        config = sdk.types.GenerateContentConfig(
             response_mime_type="application/json", response_schema=draft
         )
         with self._calling("text_model", o.text_model):
@@ -223,6 +248,7 @@ class GoogleProvider(Provider):
     def _storyboard_from(
         self, response: types.GenerateContentResponse, draft: type[BaseModel]
     ) -> Storyboard:
+        sdk = _sdk()
         model = self.options.text_model
         text = response.text
         if not text:
@@ -252,6 +278,7 @@ class GoogleProvider(Provider):
             ) from None
 
     def draw_keyframe(self, job: KeyframeJob) -> Provenance:
+        sdk = _sdk()
         s, o, scene = job.settings, self.options, job.scene
         used = self.references("keyframe", job.storyboard, scene)
         prompt = templates.render_string(
@@ -263,15 +290,15 @@ class GoogleProvider(Provider):
             references=bool(used),
         )
         contents: list[Any] = [
-            types.Part.from_bytes(data=job.references[ref].read_bytes(), mime_type="image/png")
+            sdk.types.Part.from_bytes(data=job.references[ref].read_bytes(), mime_type="image/png")
             for ref in used
         ]
         contents.append(prompt)
         client = self.client()
-        image_config = types.ImageConfig(aspect_ratio=s.aspect_ratio)
+        image_config = sdk.types.ImageConfig(aspect_ratio=s.aspect_ratio)
         if client.vertexai:  # the Developer API refuses this field
             image_config.person_generation = IMAGE_PERSON_GENERATION[o.person_generation]
-        config = types.GenerateContentConfig(
+        config = sdk.types.GenerateContentConfig(
             response_modalities=["TEXT", "IMAGE"], image_config=image_config
         )
         with _slot("keyframe", o.keyframe_concurrency), self._calling("image_model", o.image_model):
@@ -370,17 +397,40 @@ class GoogleProvider(Provider):
         return saved.get("operation") if saved.get("request") == request.key else None
 
     def _start_video(self, job: ClipJob, request: VideoRequest) -> str:
-        config = types.GenerateVideosConfig(**request.config)
-        if request.last_frame is not None:
-            config.last_frame = types.Image(image_bytes=request.last_frame, mime_type="image/png")
-        source = types.GenerateVideosSource(
-            prompt=request.prompt,
-            image=types.Image(image_bytes=request.image, mime_type="image/png"),
+        """Submit the Veo job and save its name. Retried only on answers that prove no job
+        was made: a job made before an error or a timeout is paid for, and a second submit
+        would pay again."""
+        sdk = _sdk()
+        o = self.options
+        config = sdk.types.GenerateVideosConfig(
+            **request.config, http_options=sdk.submit_http_options()
         )
-        with self._calling("video_model", request.model):
-            operation = self.client().models.generate_videos(
-                model=request.model, source=source, config=config
+        if request.last_frame is not None:
+            config.last_frame = sdk.types.Image(
+                image_bytes=request.last_frame, mime_type="image/png"
             )
+        source = sdk.types.GenerateVideosSource(
+            prompt=request.prompt,
+            image=sdk.types.Image(image_bytes=request.image, mime_type="image/png"),
+        )
+        attempt = 1
+        while True:
+            try:
+                with self._calling("video_model", request.model):
+                    try:
+                        operation = self.client().models.generate_videos(
+                            model=request.model, source=source, config=config
+                        )
+                    except Exception as err:
+                        if sdk.submit_retryable(err) and attempt < o.retry_attempts:
+                            raise _RetrySubmit from err
+                        if sdk.nothing_created(err):
+                            raise  # a refusal: `_calling` says why (and nothing was paid)
+                        raise StepFailed(self._maybe_started(job, request, err)) from None
+                break
+            except _RetrySubmit:
+                time.sleep(sdk.backoff(o, attempt))
+                attempt += 1
         if not operation.name:
             raise StepFailed(f"scene {job.scene.id}: {request.model} started no operation")
         if job.pending is not None:  # before polling: a killed build collects this one
@@ -388,43 +438,79 @@ class GoogleProvider(Provider):
             fsutil.write_text(job.pending, json.dumps(record) + "\n")
         return operation.name
 
+    def _maybe_started(self, job: ClipJob, request: VideoRequest, err: Exception) -> str:
+        sdk = _sdk()
+        cost = total(self.estimate("clip", job.scene.duration))
+        return (
+            f"scene {job.scene.id}: the request for a Veo clip got no clear answer "
+            f"({sdk.described(err)}), so Google may have started the job and will bill it "
+            f"(about ${cost:.2f}); it was not sent again. Its name is unknown, so vidpipe cannot "
+            "collect it: look for it in the Google Cloud console; a resume starts a new job "
+            f"and pays about ${cost:.2f} again"
+        )
+
     def _wait(self, job: ClipJob, name: str) -> types.GenerateVideosOperation:
+        """Poll the job until it is done; a dropped connection or a passing server error is
+        polled again, until google.clip_timeout."""
+        sdk = _sdk()
         o = self.options
         deadline = time.monotonic() + o.clip_timeout
         # `name` is a pydantic field declared on the SDK's plain `Operation` mixin, which mypy's
         # pydantic support does not see as a field of the model
-        operation = types.GenerateVideosOperation(name=name)  # type: ignore[call-arg]
+        operation = sdk.types.GenerateVideosOperation(name=name)  # type: ignore[call-arg]
         while True:
-            with self._calling("video_model", o.video_model):
-                try:
-                    operation = self.client().operations.get(operation)
-                except genai_errors.APIError as err:
-                    if err.code != 404:
-                        raise
-                    if job.pending is not None:  # forget it: a resume starts a new one
-                        job.pending.unlink(missing_ok=True)
-                    raise StepFailed(
-                        f"scene {job.scene.id}: Google no longer knows the Veo job {name} "
-                        f"({err.message}); resume to start a new one"
-                    ) from None
+            operation, problem = self._poll(job, operation)
             if operation.done:
                 return operation
             if time.monotonic() + o.poll_interval > deadline:
+                why = f" (the last check failed: {problem})" if problem else ""
                 raise StepFailed(
                     f"scene {job.scene.id}: {o.video_model} is still working after "
-                    f"{o.clip_timeout:g} s (google.clip_timeout); resume to keep waiting for "
-                    "the same clip (it is paid for already)"
+                    f"{o.clip_timeout:g} s (google.clip_timeout){why}; resume to keep waiting "
+                    "for the same clip (it is paid for already)"
                 )
             time.sleep(o.poll_interval)
 
+    def _poll(
+        self, job: ClipJob, operation: types.GenerateVideosOperation
+    ) -> tuple[types.GenerateVideosOperation, str]:
+        """One check on the job: (the operation, "" or why the check failed in passing)."""
+        sdk = _sdk()
+        with self._calling("video_model", self.options.video_model):
+            try:
+                return self.client().operations.get(operation), ""
+            except sdk.genai_errors.APIError as err:
+                if err.code == 404:
+                    raise StepFailed(self._unknown_job(job, operation.name or "", err)) from None
+                if err.code not in sdk.RETRY_CODES:
+                    raise
+                return operation, sdk.described(err)
+            except Exception as err:
+                if not sdk.is_transport_error(err):
+                    raise
+                return operation, sdk.described(err)
+
+    def _unknown_job(self, job: ClipJob, name: str, err: genai_errors.APIError) -> str:
+        # kept: the job is paid for, and a 404 may come from a changed location or project
+        return (
+            f"scene {job.scene.id}: Google does not know the Veo job {name} ({err.message}); "
+            "if GOOGLE_CLOUD_PROJECT or GOOGLE_CLOUD_LOCATION changed since it was started, set "
+            f"them back and resume; to give it up and pay for a new clip, delete {job.pending} "
+            "and resume"
+        )
+
     def _video_bytes(self, job: ClipJob, operation: types.GenerateVideosOperation) -> bytes:
-        """The finished operation's video. A failed or filtered one fails the scene and is
-        forgotten, so that a resume asks again."""
+        """The finished operation's video (downloaded when Google answers with its URI). A
+        failed or filtered one fails the scene and is forgotten, so that a resume asks again;
+        a video that cannot be downloaded is kept, so that a resume downloads it."""
         model = self.options.video_model
         response = operation.response
         videos = (response.generated_videos if response else None) or []
-        if videos and videos[0].video and videos[0].video.video_bytes and not operation.error:
-            return videos[0].video.video_bytes
+        video = videos[0].video if videos and not operation.error else None
+        if video and video.video_bytes:
+            return video.video_bytes
+        if video and video.uri:
+            return self._download(job, video.uri)
         if operation.error:
             error = operation.error
             problem = f"{model} failed: {error.get('message', error)} (code {error.get('code')})"
@@ -443,11 +529,45 @@ class GoogleProvider(Provider):
             job.pending.unlink(missing_ok=True)
         raise StepFailed(f"scene {job.scene.id}: {problem}")
 
+    def _download(self, job: ClipJob, uri: str) -> bytes:
+        sdk = _sdk()
+        try:
+            return sdk.download(uri, self.options.request_timeout)
+        except Exception as err:
+            if not (isinstance(err, OSError) or sdk.is_transport_error(err) or _auth_error(err)):
+                raise
+            raise StepFailed(
+                f"scene {job.scene.id}: the clip is made and paid for, at {uri}, but it could "
+                f"not be downloaded ({sdk.described(err)}); check that your credentials may read "
+                "it (roles/storage.objectViewer), then resume to download it (nothing is paid "
+                "again)"
+            ) from None
+
     # --- the SDK ------------------------------------------------------------------------
     def client(self) -> genai.Client:
+        sdk = _sdk()
         if self._client is None:
             self._client = sdk.make_client(self.options)
         return self._client
 
     def _calling(self, setting: str, model: str) -> contextlib.AbstractContextManager[None]:
-        return sdk.calling(setting, model, self.options.retry_attempts)
+        sdk = _sdk()
+        o = self.options
+        return sdk.calling(setting, model, o.retry_attempts, o.request_timeout)
+
+
+def _sdk():
+    """The SDK as the provider uses it, imported at the first call to Google."""
+    from vidpipe.providers import google_sdk
+
+    return google_sdk
+
+
+class _RetrySubmit(Exception):
+    """A Veo submit refused in a way that proves no job was made: send it again."""
+
+
+def _auth_error(err: Exception) -> bool:
+    from google.auth import exceptions as auth_errors
+
+    return isinstance(err, auth_errors.GoogleAuthError)

@@ -20,15 +20,37 @@ CATALOG_ENV = "VIDPIPE_GOOGLE_MODELS"
 CATALOG_FILE = Path(__file__).with_name("google_models.yaml")
 
 
+Usd = Annotated[float, Field(ge=0)]
+# a rate for every resolution, or one per resolution (Google bills 4k higher)
+Rates = Usd | dict[str, Usd]
+# the height in pixels of each resolution Veo renders
+VIDEO_HEIGHTS = {"720p": 720, "1080p": 1080, "4k": 2160}
+
+
 class VideoModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    usd_per_second: Annotated[float, Field(ge=0)]
-    usd_per_second_silent: Annotated[float, Field(ge=0)] | None = None
+    usd_per_second: Rates  # with audio
+    usd_per_second_silent: Rates | None = None  # with audio=false (None: as with audio)
     durations: Annotated[list[int], Field(min_length=1)]
     resolutions: list[str]
     aspect_ratios: list[str]
     last_frame: bool = False
+
+    def rate(self, name: str, resolution: str, audio: bool) -> float:
+        """Dollars per second of video at `resolution`, with or without audio."""
+        silent = not audio and self.usd_per_second_silent is not None
+        rates = self.usd_per_second_silent if silent else self.usd_per_second
+        if not isinstance(rates, dict):
+            return float(rates or 0.0)
+        if resolution not in rates:
+            kind = "silent " if silent else ""
+            raise BadInput(
+                f"the model catalog {catalog_path()} has no price for {kind}{resolution} video "
+                f"of {name}; add it there (usd_per_second{'_silent' if silent else ''}) or "
+                "choose another google.video_resolution"
+            )
+        return rates[resolution]
 
 
 class TextModel(BaseModel):
@@ -106,6 +128,7 @@ class GoogleOptions(BaseModel):
     poll_interval: Annotated[float, Field(gt=0, le=600)] = 10.0  # seconds between polls
     clip_timeout: Annotated[float, Field(gt=0)] = 1200.0  # seconds to wait for one clip
     retry_attempts: Annotated[int, Field(ge=1, le=20)] = 6  # for 408/429/5xx answers
+    request_timeout: Annotated[float, Field(gt=0, le=3600)] = 180.0  # seconds, every HTTP call
     retry_initial_delay: Annotated[float, Field(ge=0, le=300)] = 2.0  # then doubling
 
     def price_of_text(self) -> TextModel:

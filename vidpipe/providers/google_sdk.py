@@ -1,43 +1,36 @@
 """The google-genai SDK as the Google provider uses it: a client configured from the SDK's own
-environment variables, its errors turned into one-line step failures that say what to do, and
-what an answer holds."""
+environment variables, its errors turned into one-line step failures that say what to do, what
+an answer holds, and a video answered as a Cloud Storage URI fetched with the user's
+credentials."""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from google import genai
 from google.auth import exceptions as auth_errors
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from vidpipe.errors import BadInput, StepFailed
+from vidpipe.errors import BadInput, NothingPaid, StepFailed
+from vidpipe.providers.google_env import NOT_CONFIGURED, vertex_from_env
 from vidpipe.providers.google_options import GoogleOptions, catalog_path
 
 RETRY_CODES = [408, 429, 500, 502, 503, 504]
+# Answers to a Veo submit that prove no job was made: only these are retried, since a job
+# made before a 5xx or a timeout is paid for, and a retry would pay for a second one.
+SUBMIT_RETRY_CODES = (429,)
+STORAGE = "https://storage.googleapis.com"
+STORAGE_EMULATOR_ENV = "STORAGE_EMULATOR_HOST"  # google-cloud-storage's own override
 SAFETY_WORDS = ("SAFETY", "PROHIBITED", "BLOCKLIST", "SPII", "RECITATION")
 TRANSPORTS = {"httpx", "httpx2", "httpcore", "httpcore2"}  # the SDK's HTTP stacks, 2.x and 3.x
-
-NOT_CONFIGURED = (
-    "Google is not configured: set GOOGLE_API_KEY (Gemini Developer API: storyboards and "
-    "keyframes), or, for every stage including Veo clips, GOOGLE_GENAI_USE_VERTEXAI=true, "
-    "GOOGLE_CLOUD_PROJECT and GOOGLE_CLOUD_LOCATION with application default credentials "
-    "(gcloud auth application-default login); see docs/google.md"
-)
-
-
-def vertex_from_env() -> bool | None:
-    """Vertex AI or not, as the SDK reads it from the environment."""
-    for name in ("GOOGLE_GENAI_USE_ENTERPRISE", "GOOGLE_GENAI_USE_VERTEXAI"):
-        value = os.environ.get(name)
-        if value is not None:
-            return value.strip().lower() in ("true", "1")
-    return None
 
 
 def make_client(options: GoogleOptions) -> genai.Client:
@@ -59,39 +52,104 @@ def make_client(options: GoogleOptions) -> genai.Client:
             "project": os.environ.get("GOOGLE_CLOUD_PROJECT") or None,
             "location": os.environ.get("GOOGLE_CLOUD_LOCATION") or None,
         }
+    http = types.HttpOptions(retry_options=retry, timeout=round(options.request_timeout * 1000))
     try:
-        return genai.Client(http_options=types.HttpOptions(retry_options=retry), **kwargs)
+        return genai.Client(http_options=http, **kwargs)
     except (ValueError, auth_errors.GoogleAuthError) as err:
         raise BadInput(f"{NOT_CONFIGURED} ({err})") from None
 
 
+def submit_http_options() -> types.HttpOptions:
+    """Per-call options of a Veo submit: the SDK never retries it (vidpipe decides)."""
+    return types.HttpOptions(retry_options=types.HttpRetryOptions(attempts=1))
+
+
+def is_transport_error(err: BaseException) -> bool:
+    return type(err).__module__.split(".")[0] in TRANSPORTS
+
+
+def never_sent(err: BaseException) -> bool:
+    """A transport error raised before the request reached Google (no connection made)."""
+    return is_transport_error(err) and type(err).__name__ in ("ConnectError", "ConnectTimeout")
+
+
+def nothing_created(err: BaseException) -> bool:
+    """Whether a failed Veo submit proves that no job was made (so no money was spent)."""
+    if isinstance(err, genai_errors.APIError):
+        code = err.code or 0
+        return 400 <= code < 500 and code != 408
+    return never_sent(err) or isinstance(err, auth_errors.RefreshError)
+
+
+def submit_retryable(err: BaseException) -> bool:
+    """A failed Veo submit that may be sent again: it proves no job was made, and may pass."""
+    if isinstance(err, genai_errors.APIError):
+        return err.code in SUBMIT_RETRY_CODES
+    return never_sent(err)
+
+
+def backoff(options: GoogleOptions, attempt: int) -> float:
+    """Seconds to wait before retry number `attempt` (1, 2, ...): doubling, at most 60 s."""
+    return float(min(60.0, options.retry_initial_delay * 2 ** (attempt - 1)))
+
+
+def described(err: BaseException) -> str:
+    if isinstance(err, genai_errors.APIError):
+        return f"{err.code} {err.status or ''}: {err.message or ''}".replace(" :", ":")
+    return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+
+
 @contextlib.contextmanager
-def calling(setting: str, model: str, attempts: int) -> Iterator[None]:
-    """Turn the SDK's errors into StepFailed; `setting` names the option that chose `model`."""
+def calling(setting: str, model: str, attempts: int, timeout: float) -> Iterator[None]:
+    """Turn the SDK's errors into step failures; `setting` names the option that chose `model`.
+    Google bills no call it answers with an error, nor one that never reached it: those
+    raise NothingPaid."""
     try:
         yield
     except genai_errors.APIError as err:
-        raise StepFailed(api_error(err, setting, model, attempts)) from None
+        raise NothingPaid(api_error(err, setting, model, attempts)) from None
     except auth_errors.GoogleAuthError as err:
-        raise StepFailed(
+        raise NothingPaid(
             f"Google credentials do not work ({err}); run `gcloud auth application-default "
             "login` or set GOOGLE_APPLICATION_CREDENTIALS, then resume"
         ) from None
     except Exception as err:
-        if type(err).__module__.split(".")[0] in TRANSPORTS:
-            message = f"cannot reach Google ({err}); check the network, then resume"
-            raise StepFailed(message) from None
-        raise
+        if not is_transport_error(err):
+            raise
+        if never_sent(err):
+            message = f"cannot reach Google ({described(err)}); check the network, then resume"
+            raise NothingPaid(message) from None
+        if "Timeout" in type(err).__name__:
+            message = (
+                f"{model} did not answer within {timeout:g} s (google.request_timeout), still "
+                f"after {attempts} attempts; resume to ask again"
+            )
+        else:
+            message = f"the connection to Google failed ({described(err)}); resume to ask again"
+        raise StepFailed(message) from None
+
+
+def location_of(message: str) -> str | None:
+    """The Vertex AI location a refusal names (`.../locations/us-central1/...`), if any."""
+    found = re.search(r"locations/([a-z0-9-]+)", message)
+    return found[1] if found else None
 
 
 def api_error(err: genai_errors.APIError, setting: str, model: str, attempts: int) -> str:
-    said = f"{err.code} {err.status or ''}: {err.message or ''}".replace(" :", ":")
+    said = described(err)
     code = err.code or 0
     if code == 404 or (code in (400, 403) and "model" in (err.message or "").lower()):
-        return (
+        message = (
             f"Google refused the model {model!r} ({said}); set google.{setting} in project.yaml "
-            f"to a model your project can use (the catalog: {catalog_path()}), then resume"
+            f"to a model your project can use (the catalog: {catalog_path()})"
         )
+        location = location_of(err.message or "")
+        if code == 404 and location and location != "global":
+            message += (
+                f", or, since it may not be served in the location {location} (Gemini image "
+                "models are served only on global), set GOOGLE_CLOUD_LOCATION=global"
+            )
+        return message + ", then resume"
     if code in (401, 403):
         return (
             f"Google refused the credentials ({said}); check the account and project, then resume"
@@ -142,3 +200,24 @@ def save_png(data: bytes, out: Path, model: str) -> None:
                 image.convert("RGB").save(out, "PNG")
     except (UnidentifiedImageError, OSError) as err:
         raise StepFailed(f"{model} returned an image that cannot be read ({err})") from None
+
+
+def download(uri: str, timeout: float) -> bytes:
+    """A `gs://` or `https://` object, fetched with the user's application default
+    credentials (Cloud Storage's JSON API; `STORAGE_EMULATOR_HOST` points it elsewhere)."""
+    import google.auth
+    from google.auth.transport.requests import AuthorizedSession
+
+    if uri.startswith("gs://"):
+        bucket, _, name = uri.removeprefix("gs://").partition("/")
+        base = os.environ.get(STORAGE_EMULATOR_ENV) or STORAGE
+        url = f"{base.rstrip('/')}/storage/v1/b/{bucket}/o/{quote(name, safe='')}?alt=media"
+    else:
+        url = uri
+    scopes = ["https://www.googleapis.com/auth/cloud-platform"]
+    credentials, _ = google.auth.default(scopes=scopes)  # type: ignore[no-untyped-call]
+    session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
+    response = session.get(url, timeout=timeout)
+    if response.status_code != 200:
+        raise OSError(f"HTTP {response.status_code}: {response.text[:200]}")
+    return bytes(response.content)

@@ -13,6 +13,7 @@ from typing import Any
 from vidpipe import fsutil
 from vidpipe.errors import VidpipeError
 from vidpipe.inputs import Artifact, artifacts, storyboard_inputs, storyboard_is_current
+from vidpipe.project import costs
 from vidpipe.project.folder import Project, is_building
 from vidpipe.project.provenance import read_provenance, sha256_text
 from vidpipe.project.stages import scene_task
@@ -161,6 +162,6 @@ def summarize(project: Project) -> dict[str, Any]:
         "created": project.created(),
         "updated": status.get("updated") or project.created(),
         "runs": runs[-RUNS_KEPT_IN_INDEX:],
-        "cost_spent_usd": round(sum(run.get("cost_usd", 0.0) for run in runs), 4),
+        "cost_spent_usd": round(costs.spent(project.root), 4),
         "cost_estimated_usd": runs[-1].get("estimated_usd") if runs else None,
     }

@@ -1,0 +1,125 @@
+"""Google builds are priced at the catalog's rates (per resolution, with or without audio), the
+estimate is what the calls made cost, and an edit of what no Google call uses costs nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+from conftest import only_project, run_doit, start_doit, wait_until
+from test_google import GOOGLE, edit_scene, estimate_in, generate, priced, resume
+
+from vidpipe.project.settings import ProjectSettings
+from vidpipe.providers.google import GoogleProvider
+from vidpipe.providers.google_options import catalog
+
+
+def provider(**google) -> GoogleProvider:
+    settings = ProjectSettings(prompt="x", resolution="1080p", provider_options={"google": google})
+    return GoogleProvider(settings)
+
+
+@pytest.mark.parametrize(
+    ("google", "usd_per_second"),
+    [
+        ({}, 0.12),
+        ({"video_resolution": "1080p"}, 0.12),
+        ({"video_resolution": "4k"}, 0.30),
+        ({"audio": False}, 0.10),
+        ({"video_resolution": "4k", "audio": False}, 0.25),
+        ({"video_model": "veo-3.1-generate-001", "video_resolution": "4k"}, 0.60),
+        ({"video_model": "veo-3.1-generate-001", "audio": False}, 0.20),
+    ],
+)
+def test_a_clip_is_priced_per_resolution_and_audio(google, usd_per_second):
+    (charge,) = provider(**google).estimate("clip", 3.5)
+    assert charge.units == 4  # the shortest Veo clip covering 3.5 s
+    assert charge.usd == pytest.approx(4 * usd_per_second)
+
+
+def test_the_catalog_prices_4k_and_silent_video_apart():
+    for name, video in catalog().video.items():
+        for resolution in video.resolutions:
+            assert video.rate(name, resolution, audio=False) <= video.rate(name, resolution, True)
+        if "4k" in video.resolutions:
+            assert video.rate(name, "4k", True) > video.rate(name, "1080p", True)
+
+
+@pytest.mark.slow
+def test_a_silent_build_is_priced_at_the_silent_rate(projects, fake, vertex):
+    result = generate(vertex, "yes=1", "google.audio=0")
+    assert result.returncode == 0, result.stdout + result.stderr
+    # storyboard $0.01 + 3 images at $0.04 + 3 silent 4 s clips at $0.10/s
+    assert estimate_in(result.stdout) == pytest.approx(1.33)
+    assert estimate_in(result.stdout) == pytest.approx(round(priced(fake.paid()), 2))
+    assert [call.parameters["generateAudio"] for call in fake.of_kind("video")] == [False] * 3
+
+
+@pytest.mark.slow
+def test_a_resolution_above_the_projects_is_refused_before_paying(projects, fake, vertex):
+    result = generate(vertex, "yes=1", "google.video_resolution=1080p")  # a 360p project
+    assert result.returncode == 4
+    assert "google.video_resolution=1080p is above the project's resolution=360p" in (result.stderr)
+    assert "use google.video_resolution=720p" in result.stderr
+    assert fake.calls == []
+
+
+@pytest.mark.slow
+def test_an_edit_of_what_no_google_call_uses_costs_nothing(projects, fake, vertex):
+    assert generate(vertex, "yes=1").returncode == 0
+    project = only_project(projects)
+    edit_scene(project, "s2", caption="A new caption", title="New title", description="Other")
+    before = len(fake.calls)
+    result = resume(project, vertex)  # no go-ahead needed: nothing is paid for
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "estimated total" not in result.stdout
+    assert fake.calls[before:] == []
+    # what a Google call does use still counts
+    paid_before = len(fake.paid())
+    edit_scene(project, "s2", camera="static")
+    result = resume(project, vertex, "yes=1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [call.kind for call in fake.paid()[paid_before:]] == ["video"]
+
+
+@pytest.mark.slow
+def test_a_project_budget_caps_all_builds_together(projects, fake, vertex):
+    # storyboard $0.01 + 3 keyframes $0.12 + 2 clips $0.96 = $1.09 fit in $1.20; a third does not
+    result = generate(vertex, "yes=1", "project_budget=1.20", "workers=1")
+    assert result.returncode == 1
+    assert "taking the project to $1.57 spent, over its project_budget=$1.20" in result.stdout
+    assert len(fake.jobs()) == 2
+    project = only_project(projects)
+    status = json.loads(run_doit("status", f"id={project.id}", "format=json").stdout)
+    assert status["cost_spent_usd"] == pytest.approx(1.09)
+    runs = [
+        json.loads(line) for line in (project.state_dir / "runs.jsonl").read_text().splitlines()
+    ]
+    assert runs[-1]["estimated_usd"] == pytest.approx(1.57)
+    # a later build counts what the first one spent
+    result = resume(project, vertex, "yes=1")
+    assert result.returncode == 1 and "over its project_budget=$1.20" in result.stdout
+    assert len(fake.jobs()) == 2
+
+
+@pytest.mark.slow
+def test_what_a_killed_build_paid_for_counts_as_spent(projects, fake, vertex):
+    fake.release.clear()  # the Veo jobs run until released
+    build = start_doit("generate", "prompt=A lighthouse keeper", *GOOGLE, "yes=1", **vertex)
+    try:
+        wait_until(lambda: len(fake.jobs()) == 2, what="two Veo jobs started")
+        os.killpg(build.pid, signal.SIGKILL)
+        build.wait()
+    finally:
+        if build.poll() is None:
+            os.killpg(build.pid, signal.SIGKILL)
+        build.communicate()
+    fake.release.set()
+    project = only_project(projects)
+    status = json.loads(run_doit("status", f"id={project.id}", "format=json").stdout)
+    assert status["cost_spent_usd"] == pytest.approx(round(priced(fake.paid()), 2))
+    assert resume(project, vertex, "yes=1").returncode == 0
+    status = json.loads(run_doit("status", f"id={project.id}", "format=json").stdout)
+    assert status["cost_spent_usd"] == pytest.approx(round(priced(fake.paid()), 2))

@@ -1,0 +1,55 @@
+"""Artifacts that are complete but that doit's dependency DB does not know as done.
+
+A step moves its artifact into place after writing its record (provenance), and doit records
+the task as done after the step returns: a build killed in between leaves a finished artifact
+that doit would make again (with a paid model: pay again). Before a build, each such task whose
+artifact matches its record and its inputs (`provenance.made_as_recorded`) is recorded as done
+in doit's DB, as doit itself would have recorded it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from doit.dependency import Dependency
+from doit.loader import generate_tasks
+
+from vidpipe.build import graph, steps
+from vidpipe.build.depdb import DurableSqliteDB
+from vidpipe.build.estimate import DEP_FILE
+from vidpipe.project.folder import Project
+from vidpipe.project.provenance import made_as_recorded
+from vidpipe.project.stages import SCENE_TASK
+
+
+def record_committed(project: Project) -> list[str]:
+    """Record as done the tasks whose artifact is complete and made from their current inputs;
+    returns their names (call with the project's lock held, before doit runs)."""
+    if not project.storyboard_file.exists():
+        return []
+    creators = graph.task_creators(project)
+    recorded = []
+    with contextlib.chdir(project.root):  # the graph's paths are relative to the project
+        tasks = [
+            task
+            for name, creator in ((SCENE_TASK, creators["task_scene"]), ("final", None))
+            for task in generate_tasks(name, (creator or creators["task_final"])())
+            if task.actions
+        ]
+        by_name = {task.name: task for task in tasks}
+        deps = Dependency(DurableSqliteDB, DEP_FILE)
+        try:
+            for task in tasks:  # in the graph's order: a keyframe before its clip
+                if deps.get_status(task, by_name).status == "up-to-date":
+                    continue
+                artifact = project.root / task.targets[0]
+                if not made_as_recorded(project, artifact, task.meta[graph.INPUTS]):
+                    continue
+                task.save_extra_values()  # config_changed's digest, set by get_status
+                deps.save_success(task)
+                recorded.append(task.name)
+                # a clip's paid job, if any, is collected: the clip is in place
+                steps.pending_file(project, artifact).unlink(missing_ok=True)
+        finally:
+            deps.close()
+    return recorded
