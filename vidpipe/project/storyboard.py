@@ -31,6 +31,7 @@ class Scene(BaseModel):
     video_prompt: Annotated[str, Field(min_length=1, max_length=4000)]
     camera: Annotated[str, Field(max_length=200)] = "static"
     caption: Annotated[str, Field(max_length=300)] = ""
+    narration: Annotated[str, Field(max_length=2000)] = ""  # what a narrator says over it
     duration: Annotated[float, Field(gt=0, le=MAX_CLIP_SECONDS)]
 
     @field_validator("duration")
@@ -42,10 +43,10 @@ class Scene(BaseModel):
 
     def keyframe_fields(self) -> dict[str, Any]:
         """What the keyframe depends on (timing and camera moves do not change the still)."""
-        return self.model_dump(exclude={"duration", "camera", "video_prompt"})
+        return self.model_dump(exclude={"duration", "camera", "video_prompt", "narration"})
 
     def clip_fields(self) -> dict[str, Any]:
-        return self.model_dump()
+        return self.model_dump(exclude={"narration"})
 
 
 class Storyboard(BaseModel):
