@@ -68,22 +68,62 @@ def ken_burns(
         *("-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}"),
         *("-r", str(fps), "-i", "pipe:0"),
     ]
-    graph = "[0:v]setsar=1[v]"
-    if overlay is not None:
-        inputs += ["-i", str(overlay)]
-        graph = "[0:v][1:v]overlay=0:0:format=yuv420:eof_action=repeat,setsar=1[v]"
-    seconds = frames / fps
-    args = [
-        *inputs,
-        *("-f", "lavfi", "-t", f"{seconds:.6f}"),
-        *("-i", f"anullsrc=channel_layout=stereo:sample_rate={AUDIO_RATE}"),
-        *("-filter_complex", graph, "-map", "[v]", "-map", f"{2 if overlay else 1}:a"),
-        *("-frames:v", str(frames), "-t", f"{seconds:.6f}"),
-        *video_codec_args(fps),
-        *AUDIO_CODEC_ARGS,
-        *("-movflags", "+faststart", "-f", "mp4", str(out)),
-    ]
-    feed_ffmpeg(args, render_frames(still, size, frames, move), doing=f"animating {still.name}")
+    pieces = _overlay_pieces(overlay, out) if overlay is not None else []
+    try:
+        chain, last = [], "0:v"
+        for index, (path, x, y) in enumerate(pieces, start=1):
+            inputs += ["-i", str(path)]
+            chain.append(
+                f"[{last}][{index}:v]overlay={x}:{y}:format=yuv420:eof_action=repeat[o{index}]"
+            )
+            last = f"o{index}"
+        graph = ";".join([*chain, f"[{last}]setsar=1[v]"])
+        seconds = frames / fps
+        args = [
+            *inputs,
+            *("-f", "lavfi", "-t", f"{seconds:.6f}"),
+            *("-i", f"anullsrc=channel_layout=stereo:sample_rate={AUDIO_RATE}"),
+            *("-filter_complex", graph, "-map", "[v]", "-map", f"{len(pieces) + 1}:a"),
+            *("-frames:v", str(frames), "-t", f"{seconds:.6f}"),
+            *video_codec_args(fps),
+            *AUDIO_CODEC_ARGS,
+            *("-movflags", "+faststart", "-f", "mp4", str(out)),
+        ]
+        frames_yuv = render_frames(still, size, frames, move)
+        feed_ffmpeg(args, frames_yuv, doing=f"animating {still.name}")
+    finally:
+        for path, _, _ in pieces:
+            path.unlink(missing_ok=True)
+
+
+def _overlay_pieces(overlay: Path, out: Path) -> list[tuple[Path, int, int]]:
+    """The overlay cut into its bands of rows that hold something (a title at the top, a
+    caption at the bottom), each cropped to what it holds, and where each goes: ffmpeg then
+    blends only those pixels of every frame. Written beside `out`."""
+    with Image.open(overlay) as image:
+        alpha = image.convert("RGBA").getchannel("A")
+        rows = [
+            alpha.crop((0, y, alpha.width, y + 1)).getbbox() is not None
+            for y in range(alpha.height)
+        ]
+        pieces: list[tuple[Path, int, int]] = []
+        y = 0
+        while y < len(rows):
+            if not rows[y]:
+                y += 1
+                continue
+            end = y
+            while end < len(rows) and rows[end]:
+                end += 1
+            box = alpha.crop((0, y, alpha.width, end)).getbbox()
+            assert box is not None
+            left, top, right, bottom = box[0], y + box[1], box[2], y + box[3]
+            left, top = left - left % 2, top - top % 2  # on the chroma grid
+            path = out.with_name(f"{out.stem}.overlay{len(pieces)}.png")
+            image.convert("RGBA").crop((left, top, right, bottom)).save(path, compress_level=1)
+            pieces.append((path, left, top))
+            y = end
+    return pieces
 
 
 def render_frames(

@@ -13,6 +13,7 @@ same picture. Text is not painted here: the clip lays the caption over the movin
 from __future__ import annotations
 
 import colorsys
+import functools
 import hashlib
 import math
 import random
@@ -167,14 +168,21 @@ def _forms(word: str) -> set[str]:
     return forms
 
 
+@functools.cache
+def _phrase(phrase: str) -> tuple[list[str], frozenset[str]]:
+    """A phrase's leading words, and the forms of its last word."""
+    *lead, last = words_of(phrase)
+    return lead, frozenset(_forms(last))
+
+
 def _at(words: Sequence[str], i: int, phrase: str) -> bool:
     """Whether the whole words of `phrase` start at `words[i]` (its last word may be plural)."""
-    *lead, last = words_of(phrase)
+    lead, last_forms = _phrase(phrase)
     n = len(lead) + 1
     return (
         list(words[i : i + n - 1]) == lead
         and i + n <= len(words)
-        and words[i + n - 1] in _forms(last)
+        and words[i + n - 1] in last_forms
     )
 
 
@@ -203,7 +211,7 @@ def find_subject(*texts: str) -> Subject | None:
     return None
 
 
-def read_look(image_prompt: str, context: str, style: str) -> Look:
+def read_look(image_prompt: str, context: str, style: str, characters: Sequence[str] = ()) -> Look:
     shot_words, context_words = words_of(image_prompt), words_of(context)
     lights = {
         name: (name, *[w for w, light in LIGHT_WORDS.items() if light == name]) for name in LIGHTS
@@ -213,7 +221,12 @@ def read_look(image_prompt: str, context: str, style: str) -> Look:
     shot = _first([shot_words], shots) or "medium"
     setting = _first([shot_words, context_words], SETTINGS) or "hills"
     weather = _first([context_words, shot_words], WEATHER) or ""
-    subject = find_subject(image_prompt, context)
+    # in the shot's own words a character's name is not a subject ("the lighthouse keeper and
+    # the bottle": the bottle); the scene's other words may name it
+    shot_only = image_prompt
+    for name in sorted(characters, key=len, reverse=True):
+        shot_only = re.sub(rf"\b{re.escape(name)}\b", " ", shot_only, flags=re.IGNORECASE)
+    subject = find_subject(shot_only, context)
     style_words = style.lower()
     hue, saturation, finish = next(
         (value for key, value in STYLES.items() if names(words_of(style_words), key)),
@@ -279,7 +292,7 @@ def paint_layers(
 ) -> tuple[Image.Image, list[Layer]]:
     """The finished picture and its layers, bottom to top (before the style's finish)."""
     width, height = size
-    look = read_look(image_prompt, context, style)
+    look = read_look(image_prompt, context, style, characters)
     seed = hashlib.sha256(f"{image_prompt}|{context}|{style}|{size}|{characters}".encode())
     rng = random.Random(seed.hexdigest())
     *colors, sun_height = LIGHTS[look.light]
@@ -300,11 +313,13 @@ def paint_layers(
     sun_x = width * rng.uniform(0.15, 0.85)
     sun_y = horizon_y - sun_height * horizon_y * 0.85
     radius = unit * (0.05 if look.light == "night" else 0.075)
-    glow = Image.new("L", size, 0)
-    ImageDraw.Draw(glow).ellipse(
-        [sun_x - radius * 3, sun_y - radius * 3, sun_x + radius * 3, sun_y + radius * 3], fill=90
+    glow = _soft(
+        size,
+        [sun_x - radius * 3, sun_y - radius * 3, sun_x + radius * 3, sun_y + radius * 3],
+        90,
+        radius * 1.5,
     )
-    image.paste(sun_color, mask=glow.filter(ImageFilter.GaussianBlur(radius * 1.5)))
+    image.paste(sun_color, mask=glow)
     draw.ellipse([sun_x - radius, sun_y - radius, sun_x + radius, sun_y + radius], fill=sun_color)
 
     layers: list[Layer] = []
@@ -321,7 +336,9 @@ def paint_layers(
         layers.append(_paint_weather(rng, look.weather, size))
     picture = image.convert("RGBA")
     for layer in layers:
-        picture.alpha_composite(layer.image)
+        box = layer.image.getbbox()  # only where it drew
+        if box:
+            picture.alpha_composite(layer.image, dest=box[:2], source=box)
     return _finish(picture.convert("RGB"), look, rng), layers
 
 
@@ -536,6 +553,14 @@ def _paint_cast(
     return layers
 
 
+def _soft(size: tuple[int, int], oval: list[float], level: int, blur: float) -> Image.Image:
+    """A blurred oval mask, drawn and blurred at a quarter of the size (it is smooth anyway)."""
+    small = Image.new("L", (max(size[0] // 4, 1), max(size[1] // 4, 1)), 0)
+    ImageDraw.Draw(small).ellipse([v / 4 for v in oval], fill=level)
+    small = small.filter(ImageFilter.GaussianBlur(blur / 4))
+    return small.resize(size, Image.Resampling.BILINEAR)
+
+
 def _finish(image: Image.Image, look: Look, rng: random.Random) -> Image.Image:
     width, height = image.size
     if look.finish == "watercolor":
@@ -557,11 +582,8 @@ def _finish(image: Image.Image, look: Look, rng: random.Random) -> Image.Image:
     elif look.finish == "anime":
         image = image.filter(ImageFilter.EDGE_ENHANCE_MORE)
     if look.finish in ("cinematic", "noir"):
-        vignette = Image.new("L", image.size, 0)
-        ImageDraw.Draw(vignette).ellipse(
-            [-width * 0.15, -height * 0.2, width * 1.15, height * 1.2], fill=255
-        )
-        vignette = vignette.filter(ImageFilter.GaussianBlur(min(width, height) * 0.12))
+        oval = [-width * 0.15, -height * 0.2, width * 1.15, height * 1.2]
+        vignette = _soft(image.size, oval, 255, min(width, height) * 0.12)
         image = Image.composite(image, Image.new("RGB", image.size, (0, 0, 0)), vignette)
     return image
 

@@ -454,9 +454,7 @@ SUBJECTS: tuple[Subject, ...] = (
     Subject("robot", ("robot", "android"), "object", _robot, 0.9),
     Subject("bottle", ("bottle",), "object", _bottle, 0.35),
     Subject("cup", ("cup", "coffee", "mug", "tea", "espresso"), "object", _cup, 0.3),
-    Subject(
-        "book", ("book", "novel", "notebook", "diary", "letter", "message"), "object", _book, 0.25
-    ),
+    Subject("book", ("book", "novel", "notebook", "diary", "letter"), "object", _book, 0.25),
     Subject("phone", ("phone", "smartphone", "app"), "object", _phone, 0.3),
     Subject("lamp", ("lamp", "lantern", "candle"), "object", _lamp, 0.4),
     Subject("flower", ("flower", "rose", "bloom", "garden"), "object", _flower, 0.3),
