@@ -81,8 +81,6 @@ def make_clips(seconds: float = SECONDS) -> list[Path]:
                 image_prompt=f"a lighthouse on a cliff at dusk, scene {index}",
                 context="a keeper finds a message in a bottle",
                 style="cinematic",
-                title=f"Scene {index + 1}",
-                caption="benchmark clip",
             )
             move = kenburns.CameraMove(zoom=(1.0, 1.2), x=(0.3 + index * 0.05, 0.6))
             kenburns.ken_burns(still, silent, SIZE, FPS, frames, move)

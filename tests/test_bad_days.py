@@ -269,3 +269,15 @@ def test_a_failed_stitch_keeps_the_crossfade_and_a_killed_ones_work_folder_goes(
     out = project.root / "final.partial-abcdef.mp4"
     stitch.stitch(clips, out, project.settings.frame_size(), 24, 0.25)
     assert made[0].parent == project.root and ".partial-" in made[0].name  # the stitch's own
+
+
+@pytest.mark.parametrize("kind", ["a story", "how to brew coffee", "an ad for running shoes"])
+def test_the_longest_prompt_the_door_takes_makes_a_valid_offline_storyboard(kind: str) -> None:
+    """Validated once, at the door: what the settings accept, the steps can take."""
+    from vidpipe.project.settings import MAX_PROMPT_CHARS
+    from vidpipe.providers.local_story import plan_storyboard
+
+    words = f"{kind} about a lighthouse keeper who finds a message in a bottle, ".split()
+    prompt = " ".join(words * 200)[:MAX_PROMPT_CHARS].strip()
+    storyboard = plan_storyboard(prompt, "cinematic", 6, 8.0)
+    assert len(storyboard.scenes) == 6  # validated by the model, within every field's limit

@@ -65,10 +65,7 @@ def test_provider_words_set_one_or_all_stages():
 
 
 def _paint(path, **overrides):
-    args = dict(
-        image_prompt="Wide shot at night, noir", context="a city street", style="noir",
-        title="Opening", caption="It was raining",
-    )  # fmt: skip
+    args = dict(image_prompt="Wide shot at night, noir", context="a city street", style="noir")
     paint_keyframe(path, (320, 180), **{**args, **overrides})
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

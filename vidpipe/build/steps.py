@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from doit.exceptions import TaskFailed
+from pydantic import ValidationError
 
 from vidpipe import fsutil
 from vidpipe.errors import DiskFull, StepFailed, VidpipeError, is_disk_full
@@ -28,6 +29,7 @@ from vidpipe.project.provenance import (
     storyboard_edited_by_hand,
     write_provenance,
 )
+from vidpipe.project.settings import describe_validation_error
 from vidpipe.project.storyboard import Scene, Storyboard, load_storyboard, storyboard_json
 from vidpipe.providers import provider_for
 from vidpipe.providers.base import ClipJob, KeyframeJob, Provenance, Provider
@@ -107,7 +109,13 @@ def make_storyboard(root: str, inputs: str) -> None:
     provider = provider_for("storyboard", project.settings)
     charges = provider.estimate("storyboard", project.settings.clip_duration)
     with costs.reserving(project.root, charges, "the storyboard"):
-        storyboard, record = provider.write_storyboard()
+        try:
+            storyboard, record = provider.write_storyboard()
+        except ValidationError as err:  # a provider's (a plugin's) scenes out of bounds
+            raise StepFailed(
+                f"the {provider.name} provider wrote an invalid storyboard: "
+                f"{describe_validation_error(err)}"
+            ) from None
     text = storyboard_json(storyboard)
     # the record first: a kill before the rename leaves the text it replaces, known as ours
     more = {"sha256": sha256_text(text), "replaces": replaces, "inputs": inputs}

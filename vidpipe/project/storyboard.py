@@ -37,6 +37,7 @@ class Scene(BaseModel):
     video_prompt: Annotated[str, Field(min_length=1, max_length=4000)]
     camera: Annotated[str, Field(max_length=200)] = "static"
     caption: Annotated[str, Field(max_length=300)] = ""
+    narration: Annotated[str, Field(max_length=2000)] = ""  # what a narrator says over it
     duration: Annotated[float, Field(gt=0, le=MAX_CLIP_SECONDS, allow_inf_nan=False)]
 
     @field_validator("*")
@@ -46,10 +47,10 @@ class Scene(BaseModel):
 
     def keyframe_fields(self) -> dict[str, Any]:
         """What the keyframe depends on (timing and camera moves do not change the still)."""
-        return self.model_dump(exclude={"duration", "camera", "video_prompt"})
+        return self.model_dump(exclude={"duration", "camera", "video_prompt", "narration"})
 
     def clip_fields(self) -> dict[str, Any]:
-        return self.model_dump()
+        return self.model_dump(exclude={"narration"})
 
 
 class Storyboard(BaseModel):
@@ -83,6 +84,23 @@ class Storyboard(BaseModel):
 
     def total_duration(self) -> float:
         return sum(scene.duration for scene in self.scenes)
+
+
+def within_limits(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    """`data` for `model` with every text longer than its field allows cut at a word, ending
+    in an ellipsis: for providers, whose words (a template's, a model's) may run long."""
+    fitted = dict(data)
+    for name, value in data.items():
+        field = model.model_fields.get(name)
+        limits = (
+            [m.max_length for m in field.metadata if getattr(m, "max_length", None)]
+            if field
+            else []
+        )
+        if isinstance(value, str) and limits and len(value) > limits[0]:
+            cut = value[: limits[0] - 1]
+            fitted[name] = (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,;:") + "…"
+    return fitted
 
 
 def load_storyboard(path: Path) -> Storyboard:

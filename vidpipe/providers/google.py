@@ -26,7 +26,7 @@ from vidpipe import fsutil, templates
 from vidpipe.errors import BadInput, StepFailed
 from vidpipe.project.costs import Charge, total
 from vidpipe.project.settings import STAGES, describe_validation_error
-from vidpipe.project.storyboard import Scene, Storyboard
+from vidpipe.project.storyboard import Scene, Storyboard, within_limits
 from vidpipe.providers import google_env
 from vidpipe.providers.base import ClipJob, KeyframeJob, Provenance, Provider
 from vidpipe.providers.google_options import VIDEO_HEIGHTS, GoogleOptions
@@ -259,17 +259,14 @@ class GoogleProvider(Provider):
         try:
             answer = draft.model_validate_json(text).model_dump()
             scenes = [
-                {
-                    **scene,
-                    "id": f"s{number}",
-                    "title": scene["title"][:200],
-                    "caption": scene["caption"][:300],
-                    "duration": self.settings.clip_duration,
-                }
+                within_limits(
+                    Scene,
+                    {**scene, "id": f"s{number}", "duration": self.settings.clip_duration},
+                )
                 for number, scene in enumerate(answer["scenes"], start=1)
             ]
             return Storyboard.model_validate(
-                {**answer, "title": answer["title"][:200], "scenes": scenes}
+                {**within_limits(Storyboard, answer), "scenes": scenes}
             )
         except ValidationError as err:
             raise StepFailed(

@@ -1,8 +1,9 @@
 """The offline provider: a free animatic with no network and no key.
 
-Storyboard: a story arc from `templates/storyboard/local_arc.yaml` filled in with the prompt.
-Keyframes: painted with Pillow (local_paint). Clips: Ken Burns pan/zoom over the keyframe with
-ffmpeg, the move chosen from the scene's camera words. Deterministic for the same input.
+Storyboard: the beats of the prompt's kind (`templates/storyboard/<kind>.yaml`) filled in with
+the prompt's own phrases (local_story). Keyframes: painted with Pillow (local_paint). Clips: a
+steady Ken Burns pan or zoom over the keyframe, the move chosen from the scene's camera words,
+with the caption laid over it unmoving. Deterministic for the same input.
 """
 
 from __future__ import annotations
@@ -10,18 +11,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import yaml
-
-from vidpipe import templates
 from vidpipe.media import ffmpeg
 from vidpipe.media.kenburns import CameraMove, ken_burns
-from vidpipe.project.storyboard import Scene, Storyboard
+from vidpipe.project.storyboard import Storyboard
 from vidpipe.providers.base import ClipJob, KeyframeJob, Provenance, Provider
+from vidpipe.providers.local_story import character_names, kinds, plan_storyboard
 
-ARC_TEMPLATE = "storyboard/local_arc.yaml"
 MODEL = "vidpipe-animatic-1"
-PAINTER_VERSION = 1  # bump when the painter's output changes, so keyframes are redrawn
-CLIP_VERSION = 2  # same for the clip renderer
+PAINTER_VERSION = 2  # bump when the painter's output changes, so keyframes are redrawn
+CLIP_VERSION = 3  # same for the clip renderer
 
 # camera words -> move; checked in order, first match wins
 CAMERA_MOVES: list[tuple[str, CameraMove]] = [
@@ -63,44 +61,7 @@ def _halve(pair: tuple[float, float]) -> tuple[float, float]:
 
 
 def plan_scenes(prompt: str, style: str, count: int, duration: float) -> Storyboard:
-    """Pick `count` beats from the arc (the most important ones, in story order), fill them in
-    and number them s1..sN."""
-    arc = yaml.safe_load(templates.source_text(ARC_TEMPLATE))
-    beats: list[dict[str, Any]] = arc["beats"]
-    if count <= len(beats):
-        keep = sorted(beats, key=lambda beat: beat["rank"])[:count]
-        picks = [beat for beat in beats if beat in keep]
-    else:
-        turn = next(i for i, beat in enumerate(beats) if beat.get("development"))
-        extra = count - len(beats)
-        development = [
-            {**beats[turn], "title": f"{beats[turn]['title']} ({part})"}
-            for part in range(2, extra + 2)
-        ]
-        picks = beats[: turn + 1] + development + beats[turn + 1 :]
-
-    story = prompt.rstrip(".!?")
-    if len(story) > 1 and not story[1].isupper():
-        story = story[0].lower() + story[1:]
-
-    def fill(text: str) -> str:
-        return templates.render_string(text, prompt=prompt, story=story, style=style).strip()
-
-    scenes = [
-        Scene(
-            id=f"s{number}",
-            title=fill(beat["title"]),
-            description=fill(beat["description"]),
-            image_prompt=fill(beat["image_prompt"]),
-            video_prompt=fill(beat["video_prompt"]),
-            camera=fill(beat["camera"]),
-            caption=fill(beat["caption"])[:300],
-            duration=duration,
-        )
-        for number, beat in enumerate(picks, start=1)
-    ]
-    title = fill(arc["title"])
-    return Storyboard(title=title[:200], scenes=scenes)
+    return plan_storyboard(prompt, style, count, duration)
 
 
 class LocalProvider(Provider):
@@ -109,7 +70,7 @@ class LocalProvider(Provider):
 
     def fingerprint(self, stage: str) -> dict[str, Any]:
         versions = {
-            "storyboard": templates.source_text(ARC_TEMPLATE),
+            "storyboard": {kind.name: kind.source for kind in kinds()},
             "keyframe": PAINTER_VERSION,
             "clip": CLIP_VERSION,
         }
@@ -128,16 +89,23 @@ class LocalProvider(Provider):
             job.out,
             job.settings.frame_size(),
             image_prompt=scene.image_prompt,
-            context=f"{scene.description} {job.settings.prompt}",
+            context=f"{scene.title}. {scene.description} {job.settings.prompt}",
             style=job.settings.style,
-            title=scene.title,
-            caption=scene.caption,
+            characters=character_names(job.storyboard.characters),
         )
         return Provenance(self.name, MODEL, prompt=scene.image_prompt)
 
     def render_clip(self, job: ClipJob) -> Provenance:
+        from vidpipe.providers.local_paint import paint_caption
+
         scene = job.scene
+        size = job.settings.frame_size()
         frames = ffmpeg.frame_count(scene.duration, job.settings.fps)
         move = camera_move(f"{scene.camera} {scene.video_prompt}")
-        ken_burns(job.keyframe, job.out, job.settings.frame_size(), job.settings.fps, frames, move)
+        caption = job.out.with_name(f"{job.out.stem}.caption.png")
+        try:
+            paint_caption(caption, size, scene.title, scene.caption)
+            ken_burns(job.keyframe, job.out, size, job.settings.fps, frames, move, caption)
+        finally:
+            caption.unlink(missing_ok=True)
         return Provenance(self.name, MODEL, prompt=scene.camera, extra={"frames": frames})

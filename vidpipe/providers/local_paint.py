@@ -1,21 +1,30 @@
 """The offline keyframe painter: a deterministic illustration of a scene, drawn with Pillow.
 
-It reads the scene's words, not pixels: the light (dawn ... night) and the shot (wide, medium,
-close-up, low-angle) from the image prompt, the setting (sea, forest, city, mountains, desert)
-from the prompt and description, and a palette and finish from the project's style. The same
-scene always gives the same picture.
+It reads the scene's words, not pixels, matching whole words (with their plurals), never parts
+of words: the light (dawn ... night) and the shot (wide, medium, close-up, low-angle), the
+setting from a table of settings and their synonyms (a street, a room, the sea ...), the
+weather, the scene's main subject from the library in local_subjects (a lighthouse, a bottle, a
+robot ...), and the characters it names, each drawn as its own figure (the same in every
+scene). The project's style sets a palette and a finish. Every element is painted on a layer of
+its own (`paint_layers`), so what was drawn can be checked. The same scene always gives the
+same picture. Text is not painted here: the clip lays the caption over the moving picture.
 """
 
 from __future__ import annotations
 
 import colorsys
+import functools
 import hashlib
 import math
 import random
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
+
+from vidpipe.providers.local_subjects import PEOPLE, SUBJECTS, Subject, draw_figure, figure_for
 
 RGB = tuple[int, int, int]
 
@@ -30,28 +39,73 @@ LIGHTS: dict[str, tuple[RGB, RGB, RGB, RGB, float]] = {
     "night": ((8, 12, 35), (35, 45, 90), (20, 25, 35), (235, 235, 215), 0.7),
 }
 SHOTS = ("close-up", "low-angle", "medium", "wide")
-SETTINGS = {
+# setting -> the whole words (or phrases) that name it; plurals match too ("streets", "cities").
+# Checked in order: a street is also in a city, so the street comes first.
+SETTINGS: dict[str, tuple[str, ...]] = {
+    "room": (
+        "kitchen",
+        "room",
+        "bedroom",
+        "studio",
+        "office",
+        "cafe",
+        "café",
+        "shop",
+        "store",
+        "workshop",
+        "classroom",
+        "library",
+        "indoors",
+        "interior",
+        "desk",
+        "table",
+        "counter",
+    ),
+    "street": ("street", "road", "avenue", "alley", "boulevard", "sidewalk", "crossing"),
     "sea": (
         "sea",
         "ocean",
         "lighthouse",
-        "bottle",
         "beach",
         "shore",
+        "coast",
         "harbor",
         "harbour",
-        "ship",
-        "boat",
+        "port",
+        "bay",
         "island",
         "wave",
         "lake",
         "river",
+        "sail",
+        "sailing",
+        "pier",
     ),
-    "forest": ("forest", "tree", "woods", "jungle", "garden", "park"),
-    "city": ("city", "street", "town", "building", "cafe", "office", "robot", "neon", "station"),
-    "mountains": ("mountain", "peak", "valley", "snow", "cliff", "hill"),
-    "desert": ("desert", "sand", "dune", "canyon", "mars"),
+    "forest": ("forest", "woods", "woodland", "jungle", "park", "grove", "tree"),
+    "mountains": ("mountain", "peak", "valley", "snow", "cliff", "alps", "highlands", "summit"),
+    "desert": ("desert", "sand", "dune", "canyon", "mars", "savanna"),
+    "city": (
+        "city",
+        "town",
+        "downtown",
+        "skyline",
+        "building",
+        "neon",
+        "station",
+        "market",
+        "village",
+        "square",
+        "metropolis",
+        "tokyo",
+        "paris",
+        "london",
+        "new york",
+        "lisbon",
+        "rome",
+        "berlin",
+    ),
 }
+
 # style word -> (hue shift toward, saturation factor, finish)
 STYLES: dict[str, tuple[float | None, float, str]] = {
     "watercolor": (None, 0.75, "watercolor"),
@@ -70,31 +124,115 @@ STYLES: dict[str, tuple[float | None, float, str]] = {
 }
 
 
+# light words besides the lights' own names
+LIGHT_WORDS = {
+    "sunrise": "dawn",
+    "daybreak": "dawn",
+    "noon": "midday",
+    "sunset": "golden hour",
+    "evening": "dusk",
+    "twilight": "dusk",
+    "midnight": "night",
+    "nighttime": "night",
+}
+WEATHER = {
+    "rain": ("rain", "rainy", "raining", "storm", "stormy"),
+    "snow": ("snow", "snowy", "snowing", "winter"),
+    "fog": ("fog", "foggy", "mist", "misty", "haze"),
+}
+
+
 @dataclass(frozen=True)
 class Look:
     light: str
     shot: str
     setting: str
+    weather: str
+    subject: Subject | None
     hue_shift: float | None
     saturation: float
     finish: str
 
 
-def read_look(image_prompt: str, context: str, style: str) -> Look:
-    words = image_prompt.lower()
-    light = next((name for name in LIGHTS if name in words), "afternoon")
-    shot = next((name for name in SHOTS if name in words), "medium")
-    context_words = f"{words} {context.lower()}"
-    setting = next(
-        (name for name, keys in SETTINGS.items() if any(key in context_words for key in keys)),
-        "hills",
+def words_of(text: str) -> list[str]:
+    return re.findall(r"[a-zà-ÿ]+", text.lower())
+
+
+def _forms(word: str) -> set[str]:
+    """A word and its plurals."""
+    forms = {word, f"{word}s", f"{word}es"}
+    if word.endswith("y"):
+        forms.add(f"{word[:-1]}ies")
+    if word.endswith("f"):
+        forms.add(f"{word[:-1]}ves")
+    return forms
+
+
+@functools.cache
+def _phrase(phrase: str) -> tuple[list[str], frozenset[str]]:
+    """A phrase's leading words, and the forms of its last word."""
+    *lead, last = words_of(phrase)
+    return lead, frozenset(_forms(last))
+
+
+def _at(words: Sequence[str], i: int, phrase: str) -> bool:
+    """Whether the whole words of `phrase` start at `words[i]` (its last word may be plural)."""
+    lead, last_forms = _phrase(phrase)
+    n = len(lead) + 1
+    return (
+        list(words[i : i + n - 1]) == lead
+        and i + n <= len(words)
+        and words[i + n - 1] in last_forms
     )
+
+
+def names(words: Sequence[str], phrase: str) -> bool:
+    """Whether `words` contain `phrase` as whole words."""
+    return any(_at(words, i, phrase) for i in range(len(words)))
+
+
+def _first(texts: Sequence[Sequence[str]], table: Mapping[str, tuple[str, ...]]) -> str | None:
+    """The first entry of `table` named in the first of `texts` that names any."""
+    for words in texts:
+        for key, phrases in table.items():
+            if any(names(words, phrase) for phrase in phrases):
+                return key
+    return None
+
+
+def find_subject(*texts: str) -> Subject | None:
+    """The library's subject named first in the first of `texts` that names one."""
+    for text in texts:
+        words = words_of(text)
+        for i in range(len(words)):
+            for subject in SUBJECTS:
+                if any(_at(words, i, phrase) for phrase in subject.words):
+                    return subject
+    return None
+
+
+def read_look(image_prompt: str, context: str, style: str, characters: Sequence[str] = ()) -> Look:
+    shot_words, context_words = words_of(image_prompt), words_of(context)
+    lights = {
+        name: (name, *[w for w, light in LIGHT_WORDS.items() if light == name]) for name in LIGHTS
+    }
+    light = _first([context_words, shot_words], lights) or "afternoon"
+    shots = {name: (name.replace("-", " "),) for name in SHOTS}
+    shot = _first([shot_words], shots) or "medium"
+    setting = _first([shot_words, context_words], SETTINGS) or "hills"
+    weather = _first([context_words, shot_words], WEATHER) or ""
+    # in the shot's own words a character's name is not a subject ("the lighthouse keeper and
+    # the bottle": the bottle); the scene's other words may name it
+    shot_only = image_prompt
+    for name in sorted(characters, key=len, reverse=True):
+        shot_only = re.sub(rf"\b{re.escape(name)}\b", " ", shot_only, flags=re.IGNORECASE)
+    subject = find_subject(shot_only, context)
     style_words = style.lower()
     hue, saturation, finish = next(
-        (value for key, value in STYLES.items() if key in style_words),
+        (value for key, value in STYLES.items() if names(words_of(style_words), key)),
         (_stable_fraction(style_words), 1.0, "plain"),
     )
-    return Look(light, shot, setting, hue, saturation, finish)
+    return Look(light, shot, setting, weather, subject, hue, saturation, finish)
 
 
 def _stable_fraction(text: str) -> float:
@@ -114,6 +252,19 @@ def _mix(a: RGB, b: RGB, t: float) -> RGB:
     return tuple(round(x + (y - x) * t) for x, y in zip(a, b, strict=True))  # type: ignore[return-value]
 
 
+@dataclass
+class Layer:
+    """One element of the picture, on a transparent layer of the frame's size."""
+
+    name: str  # "sky", "setting:street", "weather:rain", "subject:lighthouse", "character:Mara"
+    image: Image.Image  # RGBA
+
+    @classmethod
+    def new(cls, name: str, size: tuple[int, int]) -> tuple[Layer, ImageDraw.ImageDraw]:
+        layer = cls(name, Image.new("RGBA", size, (0, 0, 0, 0)))
+        return layer, ImageDraw.Draw(layer.image)
+
+
 def paint_keyframe(
     out: Path,
     size: tuple[int, int],
@@ -121,14 +272,29 @@ def paint_keyframe(
     image_prompt: str,
     context: str,
     style: str,
-    title: str,
-    caption: str,
-) -> None:
-    """Paint the scene to `out` (PNG)."""
+    characters: Sequence[str] = (),
+) -> list[str]:
+    """Paint the scene to `out` (PNG); returns the names of the layers painted."""
+    image, layers = paint_layers(
+        size, image_prompt=image_prompt, context=context, style=style, characters=characters
+    )
+    image.save(out, format="PNG", optimize=False, compress_level=1)
+    return [layer.name for layer in layers]
+
+
+def paint_layers(
+    size: tuple[int, int],
+    *,
+    image_prompt: str,
+    context: str,
+    style: str,
+    characters: Sequence[str] = (),
+) -> tuple[Image.Image, list[Layer]]:
+    """The finished picture and its layers, bottom to top (before the style's finish)."""
     width, height = size
-    look = read_look(image_prompt, context, style)
-    seed = hashlib.sha256(f"{image_prompt}|{context}|{style}|{size}".encode()).hexdigest()
-    rng = random.Random(seed)
+    look = read_look(image_prompt, context, style, characters)
+    seed = hashlib.sha256(f"{image_prompt}|{context}|{style}|{size}|{characters}".encode())
+    rng = random.Random(seed.hexdigest())
     *colors, sun_height = LIGHTS[look.light]
     sky_top, sky_low, ground, sun_color = (_grade(c, look) for c in colors)
     horizon = {"wide": 0.62, "medium": 0.7, "close-up": 0.78, "low-angle": 0.86}[look.shot]
@@ -139,29 +305,41 @@ def paint_keyframe(
     draw = ImageDraw.Draw(image)
     for y in range(horizon_y + 1):
         draw.line([(0, y), (width, y)], fill=_mix(sky_top, sky_low, (y / horizon_y) ** 1.4))
-
     if look.light == "night":
         for _ in range(int(width * horizon_y / 2500)):
             x, y = rng.randrange(width), rng.randrange(horizon_y)
             shade = rng.randrange(150, 255)
             draw.point((x, y), fill=(shade, shade, shade))
-
     sun_x = width * rng.uniform(0.15, 0.85)
     sun_y = horizon_y - sun_height * horizon_y * 0.85
     radius = unit * (0.05 if look.light == "night" else 0.075)
-    glow = Image.new("L", size, 0)
-    ImageDraw.Draw(glow).ellipse(
-        [sun_x - radius * 3, sun_y - radius * 3, sun_x + radius * 3, sun_y + radius * 3], fill=90
+    glow = _soft(
+        size,
+        [sun_x - radius * 3, sun_y - radius * 3, sun_x + radius * 3, sun_y + radius * 3],
+        90,
+        radius * 1.5,
     )
-    image.paste(sun_color, mask=glow.filter(ImageFilter.GaussianBlur(radius * 1.5)))
+    image.paste(sun_color, mask=glow)
     draw.ellipse([sun_x - radius, sun_y - radius, sun_x + radius, sun_y + radius], fill=sun_color)
 
-    _paint_setting(draw, rng, look, size, horizon_y, sky_low, ground)
-    _paint_subject(draw, rng, look, size, horizon_y, sun_color)
-
-    image = _finish(image, look, rng)
-    _caption(image, title, caption)
-    image.save(out, format="PNG", optimize=False, compress_level=1)
+    layers: list[Layer] = []
+    setting, setting_draw = Layer.new(f"setting:{look.setting}", size)
+    if look.setting == "room":
+        _paint_room(setting_draw, rng, look, size, horizon_y, sky_low, ground)
+    elif look.setting == "street":
+        _paint_street(setting_draw, rng, look, size, horizon_y, sky_low, ground)
+    else:
+        _paint_setting(setting_draw, rng, look, size, horizon_y, sky_low, ground)
+    layers.append(setting)
+    layers += _paint_cast(rng, look, size, horizon_y, characters, f"{image_prompt} {context}")
+    if look.weather:
+        layers.append(_paint_weather(rng, look.weather, size))
+    picture = image.convert("RGBA")
+    for layer in layers:
+        box = layer.image.getbbox()  # only where it drew
+        if box:
+            picture.alpha_composite(layer.image, dest=box[:2], source=box)
+    return _finish(picture.convert("RGB"), look, rng), layers
 
 
 def _ridge(rng: random.Random, width: int, base: float, amplitude: float, waves: int) -> list:
@@ -233,34 +411,154 @@ def _paint_setting(draw, rng, look: Look, size, horizon_y: int, sky_low: RGB, gr
         )
 
 
-def _paint_subject(draw, rng, look: Look, size, horizon_y: int, light: RGB) -> None:
-    """A figure (or, in a close-up, the glowing object of the story) on a third of the frame."""
+def _paint_room(draw, rng, look: Look, size, horizon_y: int, sky_low: RGB, ground: RGB) -> None:
+    """An interior: a wall with a window onto the sky, a floor, a table edge."""
     width, height = size
-    x = width * rng.choice((1 / 3, 2 / 3))
-    ink = (18, 18, 26)
-    if look.shot == "close-up":
-        radius = min(width, height) * 0.16
-        y = horizon_y - radius * 0.4
-        draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=_mix(light, ink, 0.35))
-        inner = radius * 0.55
-        draw.ellipse(
-            [x - inner, y - inner * 1.3, x + inner * 0.4, y], fill=_mix(light, (255,) * 3, 0.6)
+    wall = _grade(_mix((200, 180, 150), sky_low, 0.2), look)
+    draw.rectangle([0, 0, width, height], fill=wall)
+    wx = width * rng.uniform(0.55, 0.7)
+    window = [wx, height * 0.12, wx + width * 0.24, horizon_y - height * 0.12]
+    draw.rectangle(window, fill=(0, 0, 0, 0))  # the sky shows through
+    draw.rectangle(window, outline=_mix(wall, (60, 40, 30), 0.5), width=max(3, width // 150))
+    mid = (window[0] + window[2]) / 2
+    draw.line([(mid, window[1]), (mid, window[3])], fill=_mix(wall, (60, 40, 30), 0.5), width=3)
+    shelf_y = height * rng.uniform(0.25, 0.35)
+    draw.rectangle(
+        [width * 0.06, shelf_y, width * 0.4, shelf_y + height * 0.02], fill=(120, 80, 50)
+    )
+    for i in range(rng.randrange(3, 7)):
+        jar = width * (0.08 + i * 0.05)
+        draw.rectangle(
+            [jar, shelf_y - height * 0.06, jar + width * 0.03, shelf_y],
+            fill=_grade((rng.randrange(80, 220), rng.randrange(80, 200), 120), look),
         )
-        return
-    scale = {"wide": 0.16, "medium": 0.34, "low-angle": 0.55}[look.shot] * height
-    feet = horizon_y + scale * 0.25
-    head = scale * 0.13
-    body_top = feet - scale * 0.78
+    draw.rectangle([0, horizon_y, width, height], fill=_mix(ground, (110, 80, 60), 0.6))
+    draw.rectangle([0, horizon_y, width, horizon_y + height * 0.03], fill=(90, 60, 40))
+
+
+def _paint_street(draw, rng, look: Look, size, horizon_y: int, sky_low: RGB, ground: RGB) -> None:
+    """A street in perspective: buildings on both sides, a road to the vanishing point."""
+    width, height = size
+    vanish = width * rng.uniform(0.42, 0.58)
+    far = _mix(sky_low, (60, 60, 70), 0.5)
     draw.polygon(
         [
-            (x - scale * 0.12, feet),
-            (x + scale * 0.12, feet),
-            (x + scale * 0.09, body_top),
-            (x - scale * 0.09, body_top),
+            (0, height),
+            (vanish - width * 0.03, horizon_y),
+            (vanish + width * 0.03, horizon_y),
+            (width, height),
         ],
-        fill=ink,
+        fill=_mix(ground, (60, 60, 65), 0.8),
     )
-    draw.ellipse([x - head, body_top - head * 2.05, x + head, body_top - 0.05 * head], fill=ink)
+    draw.polygon(
+        [(vanish, horizon_y), (vanish - width * 0.01, height), (vanish + width * 0.01, height)],
+        fill=(220, 210, 150),
+    )
+    night = look.light in ("night", "dusk")
+    for side in (-1, 1):
+        edge = vanish + side * width * 0.04
+        x = 0.0 if side < 0 else float(width)
+        while (x < edge) if side < 0 else (x > edge):
+            w = width * rng.uniform(0.06, 0.12)
+            depth = abs(x - vanish) / (width * 0.6)
+            top = horizon_y - height * (0.1 + 0.55 * depth) * rng.uniform(0.7, 1.1)
+            near_x, far_x = (x, x - w * side)
+            color = _mix(far, (20, 20, 30), rng.uniform(0.1, 0.5))
+            draw.rectangle(
+                [min(near_x, far_x), top, max(near_x, far_x), horizon_y + height * 0.3 * depth],
+                fill=color,
+            )
+            for wy in range(int(top) + 8, horizon_y - 4, 16):
+                for wx in range(int(min(near_x, far_x)) + 5, int(max(near_x, far_x)) - 6, 12):
+                    if rng.random() < (0.55 if night else 0.2):
+                        draw.rectangle([wx, wy, wx + 4, wy + 7], fill=(250, 220, 140))
+            x -= w * side * 0.85
+    for side in (-1, 1):  # street lamps
+        for step in range(3):
+            t = 0.35 + step * 0.25
+            lx = vanish + side * width * 0.5 * t
+            ly = horizon_y + (height - horizon_y) * t
+            tall = height * 0.35 * t
+            draw.line([(lx, ly), (lx, ly - tall)], fill=(30, 30, 35), width=max(2, round(4 * t)))
+            draw.ellipse(
+                [lx - 6 * t, ly - tall - 6 * t, lx + 6 * t, ly - tall + 6 * t], fill=(255, 230, 150)
+            )
+
+
+def _paint_weather(rng: random.Random, weather: str, size: tuple[int, int]) -> Layer:
+    width, height = size
+    layer, draw = Layer.new(f"weather:{weather}", size)
+    if weather == "rain":
+        for _ in range(width * height // 2500):
+            x, y = rng.uniform(0, width), rng.uniform(0, height)
+            draw.line([(x, y), (x - 3, y + height * 0.04)], fill=(200, 210, 230, 120), width=1)
+    elif weather == "snow":
+        for _ in range(width * height // 3000):
+            x, y, r = rng.uniform(0, width), rng.uniform(0, height), rng.uniform(1, 3)
+            draw.ellipse([x - r, y - r, x + r, y + r], fill=(255, 255, 255, 200))
+    else:
+        for band in range(6):
+            y = height * (0.35 + band * 0.1)
+            draw.rectangle([0, y, width, y + height * 0.08], fill=(225, 225, 230, 40))
+    return layer
+
+
+LITTLE_WORDS = {"the", "a", "an", "of", "and", "in", "on", "at", "to", "with", "old", "young", "my"}
+
+
+def scene_characters(characters: Sequence[str], text: str) -> list[str]:
+    """The characters (names) that `text` names, by any word of their name ("the lighthouse
+    keeper" by "keeper" too), but for little words ("the")."""
+    words = words_of(text)
+    return [
+        name
+        for name in characters
+        if any(names(words, part) for part in words_of(name) if part not in LITTLE_WORDS)
+    ]
+
+
+def _paint_cast(
+    rng, look: Look, size, horizon_y: int, characters: Sequence[str], text: str
+) -> list[Layer]:
+    """The scene's subject and characters, on the thirds of the frame."""
+    width, height = size
+    layers: list[Layer] = []
+    cast = scene_characters(characters, text)[:3]
+    people = [word for word in PEOPLE if names(words_of(text), word)]
+    if not cast and people and look.subject is None:
+        cast = [people[0]]  # an unnamed person the words name ("a chef")
+    scale = {"wide": 0.16, "medium": 0.34, "close-up": 0.42, "low-angle": 0.55}[look.shot] * height
+    feet = horizon_y + scale * 0.25
+    slots = [width / 3, width * 2 / 3, width / 2]
+    if rng.random() < 0.5:
+        slots[:2] = slots[1::-1]
+    subject = look.subject
+    if subject is not None:
+        layer, draw = Layer.new(f"subject:{subject.name}", size)
+        big = look.shot == "close-up" or not cast
+        tall = min(scale * subject.scale * (2.2 if look.shot == "close-up" else 1.0), height * 0.75)
+        if big and subject.scale < 0.7:
+            tall = max(tall, height * (0.45 if look.shot == "close-up" else 0.3))
+        x = width / 2 if look.shot == "close-up" and not cast else slots.pop(0)
+        base = feet if subject.kind != "building" else horizon_y + height * 0.02
+        tall = min(tall, base - height * 0.06)  # the whole of it in the frame
+        subject.draw(draw, x, base, tall)
+        layers.append(layer)
+    for name in cast:
+        layer, draw = Layer.new(f"character:{name}", size)
+        draw_figure(draw, slots.pop(0), feet, scale, figure_for(name))
+        layers.append(layer)
+        if not slots:
+            break
+    return layers
+
+
+def _soft(size: tuple[int, int], oval: list[float], level: int, blur: float) -> Image.Image:
+    """A blurred oval mask, drawn and blurred at a quarter of the size (it is smooth anyway)."""
+    small = Image.new("L", (max(size[0] // 4, 1), max(size[1] // 4, 1)), 0)
+    ImageDraw.Draw(small).ellipse([v / 4 for v in oval], fill=level)
+    small = small.filter(ImageFilter.GaussianBlur(blur / 4))
+    return small.resize(size, Image.Resampling.BILINEAR)
 
 
 def _finish(image: Image.Image, look: Look, rng: random.Random) -> Image.Image:
@@ -284,32 +582,32 @@ def _finish(image: Image.Image, look: Look, rng: random.Random) -> Image.Image:
     elif look.finish == "anime":
         image = image.filter(ImageFilter.EDGE_ENHANCE_MORE)
     if look.finish in ("cinematic", "noir"):
-        vignette = Image.new("L", image.size, 0)
-        ImageDraw.Draw(vignette).ellipse(
-            [-width * 0.15, -height * 0.2, width * 1.15, height * 1.2], fill=255
-        )
-        vignette = vignette.filter(ImageFilter.GaussianBlur(min(width, height) * 0.12))
+        oval = [-width * 0.15, -height * 0.2, width * 1.15, height * 1.2]
+        vignette = _soft(image.size, oval, 255, min(width, height) * 0.12)
         image = Image.composite(image, Image.new("RGB", image.size, (0, 0, 0)), vignette)
     return image
 
 
-def _caption(image: Image.Image, title: str, caption: str) -> None:
-    width, height = image.size
+def paint_caption(out: Path, size: tuple[int, int], title: str, caption: str) -> None:
+    """The scene's title and caption on a transparent image of the frame's size (PNG): the
+    clip lays it over every frame, so the text stays put while the camera moves."""
+    width, height = size
     unit = min(width, height)
-    draw = ImageDraw.Draw(image, "RGBA")
+    image = Image.new("RGBA", size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
     title_font = ImageFont.load_default(size=max(10, round(unit * 0.035)))
     draw.text((unit * 0.04, unit * 0.04), title.upper(), font=title_font, fill=(255, 255, 255, 200))
-    if not caption:
-        return
-    font = ImageFont.load_default(size=max(12, round(unit * 0.05)))
-    text = _fit(caption, font, width * 0.86)
-    box = draw.multiline_textbbox((0, 0), text, font=font, align="center")
-    text_w, text_h = box[2] - box[0], box[3] - box[1]
-    top = height - text_h - unit * 0.09
-    draw.rectangle([0, top - unit * 0.03, width, height - unit * 0.03], fill=(0, 0, 0, 110))
-    draw.multiline_text(
-        ((width - text_w) / 2, top), text, font=font, fill=(255, 255, 255, 235), align="center"
-    )
+    if caption:
+        font = ImageFont.load_default(size=max(12, round(unit * 0.05)))
+        text = _fit(caption, font, width * 0.86)
+        box = draw.multiline_textbbox((0, 0), text, font=font, align="center")
+        text_w, text_h = box[2] - box[0], box[3] - box[1]
+        top = height - text_h - unit * 0.09
+        draw.rectangle([0, top - unit * 0.03, width, height - unit * 0.03], fill=(0, 0, 0, 110))
+        draw.multiline_text(
+            ((width - text_w) / 2, top), text, font=font, fill=(255, 255, 255, 235), align="center"
+        )
+    image.save(out, format="PNG", compress_level=1)
 
 
 def _fit(
