@@ -25,6 +25,8 @@ from vidpipe.project.storyboard import Scene, Storyboard, storyboard_json
 
 SMALL: dict[str, Any] = {"scenes": 2, "clip_duration": 1, "resolution": "360p"}
 GOOGLE = {"storyboard": "google", "keyframe": "google", "clip": "google"}
+# `provider` names the picture's provider; the sound keeps its own (narration_provider=...)
+SOUND = {"narration": "local", "music": "local"}
 
 
 class Answer:
@@ -122,7 +124,7 @@ def test_provider_names_one_provider_for_every_stage(
     answer = call(app, "POST", "/api/generate", {"prompt": "A test", "provider": "google", **SMALL})
     assert answer.status == 202, answer.body
     settings = Project(projects / answer.json["id"]).settings
-    assert settings.providers.model_dump() == GOOGLE
+    assert settings.providers.model_dump() == GOOGLE | SOUND
 
 
 def test_an_unknown_provider_is_refused(app: bottle.Bottle, projects: Path) -> None:

@@ -74,3 +74,58 @@ def cut_plan(storyboard: Storyboard, fps: int, crossfade: float) -> dict[str, An
         "fps": fps,
         "crossfade": crossfade,
     }
+
+
+# --- the sound (vidpipe.build.sound_steps) -------------------------------------------------
+MIX_VERSION = 1  # bump when the mix, the subtitles' timing or the mux change their output
+
+
+def narration_config(settings: ProjectSettings, scene: Scene) -> str:
+    """What a scene's speech is made from: its narration, and the provider (voice included)."""
+    provider = provider_for("narration", settings).fingerprint("narration")
+    return fingerprint({"narration": scene.narration, "provider": provider})
+
+
+def music_config(settings: ProjectSettings, storyboard: Storyboard) -> str:
+    """What the music bed is made from: the style, the title and the film's length (the
+    clips' lengths and the crossfade, in any order)."""
+    plan = cut_plan(storyboard, settings.fps, settings.crossfade)
+    return fingerprint(
+        {
+            "style": settings.style,
+            "title": storyboard.title,
+            "durations": sorted(plan["durations"]),
+            "fps": settings.fps,
+            "crossfade": settings.crossfade,
+            "provider": provider_for("music", settings).fingerprint("music"),
+        }
+    )
+
+
+def soundtrack_config(settings: ProjectSettings, storyboard: Storyboard) -> str:
+    """What the mix depends on besides its files: where each scene's speech goes."""
+    return fingerprint(
+        {
+            "cut": cut_plan(storyboard, settings.fps, settings.crossfade),
+            "spoken": [s.id for s in storyboard.scenes if settings.narration and s.narration],
+            "music": settings.music,
+            "version": MIX_VERSION,
+        }
+    )
+
+
+def subtitles_config(settings: ProjectSettings, storyboard: Storyboard) -> str:
+    return fingerprint(
+        {
+            "cut": cut_plan(storyboard, settings.fps, settings.crossfade),
+            "texts": [[s.id, s.narration] for s in storyboard.scenes],
+            "spoken": settings.narration,
+            "version": MIX_VERSION,
+        }
+    )
+
+
+def mux_config(settings: ProjectSettings) -> str:
+    return fingerprint(
+        {"subtitles": settings.subtitles, "burn": settings.burn_subtitles, "version": MIX_VERSION}
+    )

@@ -17,7 +17,7 @@ from typing import Any
 from doit import create_after
 from doit.tools import config_changed
 
-from vidpipe.build import steps
+from vidpipe.build import sound_graph, steps
 from vidpipe.inputs import (
     clip_config,
     cut_plan,
@@ -81,9 +81,13 @@ def task_creators(project: Project) -> dict[str, Any]:
                 "targets": [rel(project.clip_file(scene.id))],
                 "uptodate": [config_changed(clip_inputs)],
             }
+        if settings.has_sound():
+            yield from sound_graph.narration_tasks(project, storyboard)
 
     @create_after(executed=SCENE_TASK)
     def task_final() -> dict[str, Any]:
+        if settings.has_sound():  # the picture cut, with the soundtrack and subtitles
+            return sound_graph.mux_task(project)
         storyboard = load_storyboard(project.storyboard_file)
         return {
             "actions": [(steps.make_final, [root])],
@@ -94,4 +98,10 @@ def task_creators(project: Project) -> dict[str, Any]:
             ],
         }
 
-    return {"task_storyboard": task_storyboard, "task_scene": task_scene, "task_final": task_final}
+    sound = sound_graph.creators(project) if settings.has_sound() else {}
+    return {
+        "task_storyboard": task_storyboard,
+        "task_scene": task_scene,
+        **sound,
+        "task_final": task_final,
+    }

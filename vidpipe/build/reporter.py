@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from doit.exceptions import UnmetDependency
 
+from vidpipe.build.sound_graph import sound_task_count
 from vidpipe.errors import VidpipeError
 from vidpipe.project.folder import Project
 from vidpipe.project.stages import step_of
@@ -100,7 +101,9 @@ class BuildReporter:
     def _emit(self, kind: str, task=None, **fields: Any) -> None:
         if self.total is None and self.project.storyboard_file.exists():
             with contextlib.suppress(VidpipeError):  # storyboard, two steps a scene, final cut
-                self.total = 2 * len(load_storyboard(self.project.storyboard_file).scenes) + 2
+                storyboard = load_storyboard(self.project.storyboard_file)
+                self.total = 2 * len(storyboard.scenes) + 2
+                self.total += sound_task_count(self.project, storyboard)
         event = {
             "event": kind,
             "project": self.project.id,

@@ -175,6 +175,11 @@ def known_canonical(project: Project, clip: Path, spec: clipformat.ClipSpec) -> 
 @_step
 def make_final(root: str) -> None:
     project = Project(Path(root))
+    stitch_clips(project, project.final_file)
+
+
+def stitch_clips(project: Project, target: Path) -> None:
+    """The clips cut together in the storyboard's order into `target`, with their own sound."""
     settings = project.settings
     storyboard = load_storyboard(project.storyboard_file)
     clips = []
@@ -182,7 +187,7 @@ def make_final(root: str) -> None:
         path, spec = project.clip_file(scene.id), clip_spec(project, scene)
         clips.append(stitch.ClipRef(path, spec.frames, known_canonical(project, path, spec)))
     started = time.time()
-    with fsutil.writing(project.final_file) as partial:
+    with fsutil.writing(target) as partial:
         stitch.stitch(clips, partial, settings.frame_size(), settings.fps, settings.crossfade)
     record = Provenance("vidpipe", "ffmpeg", extra={"crossfade": settings.crossfade})
-    write_provenance(project, project.final_file, record, started)
+    write_provenance(project, target, record, started)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args, get_origin
 
 from vidpipe.build.runner import build_project, check_crossfade, check_stitchable
+from vidpipe.build.sound_graph import cut_tasks
 from vidpipe.errors import EXIT_OK, BadInput, ProjectNotFound
 from vidpipe.project.costs import take_approval
 from vidpipe.project.folder import (
@@ -29,7 +30,7 @@ from vidpipe.project.settings import (
     settings_from_words,
     validate_settings,
 )
-from vidpipe.project.stages import FINAL_TASK
+from vidpipe.project.stages import SOUND_STAGES
 from vidpipe.project.status import STATES, read_status
 from vidpipe.providers import available, check_providers
 from vidpipe.read.index import ProjectIndex
@@ -155,7 +156,7 @@ def stitch(words: dict[str, str]) -> int:
     return build_project(
         project,
         json_progress=json_progress,
-        only=[FINAL_TASK],
+        only=cut_tasks(settings),
         prepare=lambda: project.save_settings(settings),
     )
 
@@ -219,6 +220,11 @@ MEANINGS = {
     "crossfade": "seconds of crossfade between scenes; 0 = hard cuts",
     "fps": "frames per second",
     "workers": "scenes built at the same time",
+    "narration": "1: a narrator reads each scene's narration; 0: no speech",
+    "music": "1: a music bed under the narration; 0: none",
+    "subtitles": "1: final.srt, final.vtt and a subtitle track in final.mp4; 0: none",
+    "burn_subtitles": "1: the subtitles drawn into the picture (re-encodes it)",
+    "voice": "the narrator's voice (local: an eSpeak NG language code; google: a Gemini voice)",
 }
 PROGRESS = Option("progress", "text", "text, json", "json: one JSON object per line and event")
 SPENDING = (
@@ -243,7 +249,7 @@ def _settings_options() -> tuple[Option, ...]:
     options.append(Option("provider", "local", providers, "the provider of every stage"))
     options += [
         Option(f"{stage}_provider", "local", providers, f"the provider of the {stage} stage")
-        for stage in STAGES
+        for stage in (*STAGES, *SOUND_STAGES)
     ]
     return (*options, PROGRESS, *SPENDING)
 

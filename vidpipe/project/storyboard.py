@@ -19,6 +19,8 @@ from vidpipe.errors import BadInput
 from vidpipe.project.settings import MAX_CLIP_SECONDS
 
 SCENE_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+# what the narrator says over a scene: a minute of speech is far more than a scene holds
+MAX_NARRATION_CHARS = 1000
 
 
 class Scene(BaseModel):
@@ -32,6 +34,20 @@ class Scene(BaseModel):
     camera: Annotated[str, Field(max_length=200)] = "static"
     caption: Annotated[str, Field(max_length=300)] = ""
     duration: Annotated[float, Field(gt=0, le=MAX_CLIP_SECONDS)]
+    # what is said over the scene (may be empty); only the sound is made from it
+    narration: str = ""
+
+    @field_validator("narration")
+    @classmethod
+    def _speakable(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        if len(value) > MAX_NARRATION_CHARS:
+            raise ValueError(
+                f"is {len(value)} characters long, more than the {MAX_NARRATION_CHARS} a scene "
+                "can hold; shorten it (or split the scene)"
+            )
+        return value.strip()
 
     @field_validator("duration")
     @classmethod
@@ -42,10 +58,10 @@ class Scene(BaseModel):
 
     def keyframe_fields(self) -> dict[str, Any]:
         """What the keyframe depends on (timing and camera moves do not change the still)."""
-        return self.model_dump(exclude={"duration", "camera", "video_prompt"})
+        return self.model_dump(exclude={"duration", "camera", "video_prompt", "narration"})
 
     def clip_fields(self) -> dict[str, Any]:
-        return self.model_dump()
+        return self.model_dump(exclude={"narration"})
 
 
 class Storyboard(BaseModel):
@@ -118,6 +134,8 @@ def _describe(err: ValidationError, data: Any) -> str:
         if problem["type"] == "missing":
             message = "missing (required)"
         got = problem.get("input")
+        if isinstance(got, str) and len(got) > 60:
+            got = got[:57] + "..."
         shown = (
             f" (got {got!r})"
             if isinstance(got, str | int | float)

@@ -17,6 +17,7 @@ from vidpipe.media import ffmpeg
 from vidpipe.media.kenburns import CameraMove, ken_burns
 from vidpipe.project.storyboard import Scene, Storyboard
 from vidpipe.providers.base import ClipJob, KeyframeJob, Provenance, Provider
+from vidpipe.providers.local_sound import local_narration
 
 ARC_TEMPLATE = "storyboard/local_arc.yaml"
 MODEL = "vidpipe-animatic-1"
@@ -96,6 +97,7 @@ def plan_scenes(prompt: str, style: str, count: int, duration: float) -> Storybo
             camera=fill(beat["camera"]),
             caption=fill(beat["caption"])[:300],
             duration=duration,
+            narration=local_narration(fill(beat["description"]), fill(beat["caption"]), duration),
         )
         for number, beat in enumerate(picks, start=1)
     ]

@@ -1,0 +1,122 @@
+"""Sound as numpy arrays: WAV files in and out, any file's audio decoded at the project's rate,
+a track encoded to AAC. Float samples in [-1, 1], shaped (samples,) for mono or (samples, 2)."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import tempfile
+import wave
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vidpipe.errors import StepFailed
+from vidpipe.media import ffmpeg
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+RATE = ffmpeg.AUDIO_RATE
+SILENT_LUFS = -70.0  # what ffmpeg's meter reports for silence
+SILENCE_DB = -45.0  # quieter than this, over a 10 ms window, counts as silence when trimming
+
+
+def read_wav(path: Path) -> tuple[NDArray[np.float32], int]:
+    """A 16-bit PCM WAV file as floats, and its sample rate."""
+    import numpy as np
+
+    try:
+        with wave.open(str(path), "rb") as source:
+            if source.getsampwidth() != 2:
+                raise StepFailed(f"{path}: not 16-bit PCM audio")
+            channels, rate = source.getnchannels(), source.getframerate()
+            data = np.frombuffer(source.readframes(source.getnframes()), dtype="<i2")
+    except (wave.Error, EOFError) as err:
+        raise StepFailed(f"{path}: not a readable WAV file ({err})") from None
+    samples = data.astype(np.float32) / 32768.0
+    return (samples.reshape(-1, channels) if channels > 1 else samples), rate
+
+
+def write_wav(path: Path, samples: NDArray[np.float32], rate: int = RATE) -> None:
+    """Floats as a 16-bit PCM WAV file (clipped to [-1, 1])."""
+    import numpy as np
+
+    channels = 1 if samples.ndim == 1 else samples.shape[1]
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).round().astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm.tobytes())
+
+
+def decode(path: Path, channels: int = 2) -> NDArray[np.float32]:
+    """The audio of any file ffmpeg reads, at RATE, as floats (an MP4's encoder priming is
+    skipped, as a player skips it)."""
+    import numpy as np
+
+    command = [
+        *(ffmpeg.ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"),
+        *("-i", str(path), "-vn", "-ac", str(channels), "-ar", str(RATE), "-f", "f32le", "-"),
+    ]
+    result = subprocess.run(command, capture_output=True)
+    if result.returncode != 0:
+        log = result.stderr.decode(errors="replace").strip().splitlines()[:2]
+        raise StepFailed(f"ffmpeg failed while reading the sound of {path.name}: {' | '.join(log)}")
+    samples = np.frombuffer(result.stdout, dtype="<f4").copy()
+    return samples if channels == 1 else samples.reshape(-1, channels)
+
+
+def encode_aac(samples: NDArray[np.float32], out: Path) -> None:
+    """Encode a stereo track as AAC in an MP4 (.m4a) file, with the clips' audio settings."""
+    with tempfile.TemporaryDirectory(prefix="vidpipe-sound-") as folder:
+        wav = Path(folder) / "track.wav"
+        write_wav(wav, samples)
+        ffmpeg.run_ffmpeg(
+            ["-i", str(wav), *ffmpeg.AUDIO_CODEC_ARGS, "-vn", "-f", "mp4", str(out)],
+            doing="encoding the soundtrack",
+        )
+
+
+def trim_silence(
+    samples: NDArray[np.float32], rate: int, keep: float = 0.03
+) -> NDArray[np.float32]:
+    """The samples without the silence before the first and after the last sound (keeping
+    `keep` seconds on each side, so no word's edge is cut)."""
+    import numpy as np
+
+    window = max(1, rate // 100)
+    count = len(samples) // window
+    if count == 0:
+        return samples[:0]
+    blocks = samples[: count * window].reshape(count, window)
+    loud = np.sqrt(np.mean(np.square(blocks, dtype=np.float64), axis=1)) > 10 ** (SILENCE_DB / 20)
+    if not loud.any():
+        return samples[:0]
+    first, last = int(np.argmax(loud)), count - int(np.argmax(loud[::-1]))
+    margin = int(keep * rate)
+    return samples[max(0, first * window - margin) : min(len(samples), last * window + margin)]
+
+
+def measure(samples: NDArray[np.float32]) -> tuple[float, float]:
+    """(integrated loudness in LUFS, true peak in dBTP) of a track at RATE, by ffmpeg's
+    EBU R128 meter (ITU-R BS.1770; -inf for silence). Measured on the floats as they are."""
+    with tempfile.TemporaryDirectory(prefix="vidpipe-sound-") as folder:
+        raw = Path(folder) / "track.f32"
+        raw.write_bytes(samples.astype("<f4").tobytes())
+        channels = "1" if samples.ndim == 1 else str(samples.shape[1])
+        command = [
+            *(ffmpeg.ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"),
+            *("-f", "f32le", "-ar", str(RATE), "-ac", channels, "-i", str(raw)),
+            *("-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"),
+        ]
+        result = subprocess.run(command, capture_output=True, text=True, errors="replace")
+    summary = result.stderr.rpartition("Summary:")[2]
+    loudness = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
+    peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
+    if result.returncode != 0 or not loudness or not peak:
+        raise StepFailed(f"ffmpeg could not measure the soundtrack's loudness: {summary[-200:]}")
+    level = float(loudness[1])
+    return (level if level > SILENT_LUFS else -math.inf), float(peak[1])
