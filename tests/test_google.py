@@ -30,6 +30,8 @@ GOOGLE = [
     "google.retry_initial_delay=0.01",
     "google.retry_attempts=3",
     "google.clip_concurrency=2",
+    # 1 s scenes hold no narration (the fake's storyboard writes some): test_google_speech.py
+    "narration=0",
 ]
 
 

@@ -18,6 +18,7 @@ from vidpipe.build.depdb import DurableSqliteDB
 from vidpipe.inputs import storyboard_inputs, storyboard_is_current
 from vidpipe.project.costs import Charge
 from vidpipe.project.folder import Project
+from vidpipe.project.settings import ProjectSettings
 from vidpipe.project.stages import SCENE_TASK, parse_scene_task
 from vidpipe.project.storyboard import load_storyboard
 from vidpipe.providers import provider_for
@@ -37,7 +38,7 @@ def planned_charges(project: Project, only: list[str] | None = None) -> list[Cha
         for _ in range(settings.scenes):
             charges += provider_for("keyframe", settings).estimate("keyframe", seconds)
             charges += provider_for("clip", settings).estimate("clip", seconds)
-        return charges
+        return charges + fresh_sound_charges(settings)
 
     storyboard = load_storyboard(project.storyboard_file)
     with contextlib.chdir(project.root):  # the graph's paths are relative to the project
@@ -70,6 +71,9 @@ def planned_charges(project: Project, only: list[str] | None = None) -> list[Cha
                 continue
             scene_id, stage = parse_scene_task(task.name) or ("", "")
             provider = provider_for(stage, settings)
+            if stage == "narration":  # nothing paid for is collected later: all or nothing
+                charges += provider.estimate(stage, storyboard.scene(scene_id).duration)
+                continue
             make_job = steps.keyframe_job if stage == "keyframe" else steps.clip_job
             job = make_job(project, storyboard, provider, scene_id, project.root / task.targets[0])
             inputs_rebuilt = any(made_by.get(dep) in stale for dep in task.file_dep)
@@ -78,3 +82,18 @@ def planned_charges(project: Project, only: list[str] | None = None) -> list[Cha
             else:
                 charges += steps.charges_of(provider, stage, job)
         return charges
+
+
+def fresh_sound_charges(settings: ProjectSettings) -> list[Charge]:
+    """What the sound of a new storyboard costs: speech for every scene (priced for the whole
+    scene, the most it can hold), and the music bed."""
+    seconds = settings.clip_duration
+    charges: list[Charge] = []
+    if settings.narration:
+        narrator = provider_for("narration", settings)
+        charges += [
+            c for _ in range(settings.scenes) for c in narrator.estimate("narration", seconds)
+        ]
+    if settings.music:
+        charges += provider_for("music", settings).estimate("music", seconds * settings.scenes)
+    return charges

@@ -29,7 +29,7 @@ from vidpipe import fsutil, templates
 from vidpipe.errors import BadInput, StepFailed
 from vidpipe.project.costs import Charge, total
 from vidpipe.project.settings import STAGES, describe_validation_error
-from vidpipe.project.storyboard import Scene, Storyboard
+from vidpipe.project.storyboard import MAX_NARRATION_CHARS, Scene, Storyboard
 from vidpipe.providers import google_sdk as sdk
 from vidpipe.providers.base import ClipJob, KeyframeJob, Provenance, Provider
 from vidpipe.providers.google_options import GoogleOptions
@@ -61,6 +61,9 @@ class SceneDraft(BaseModel):
     video_prompt: str
     camera: str
     caption: str
+    narration: str = Field(
+        "", description="what a narrator says over the scene: a sentence that fits its length"
+    )
 
 
 def storyboard_draft(count: int) -> type[BaseModel]:
@@ -238,6 +241,7 @@ class GoogleProvider(Provider):
                     "id": f"s{number}",
                     "title": scene["title"][:200],
                     "caption": scene["caption"][:300],
+                    "narration": scene["narration"][:MAX_NARRATION_CHARS],
                     "duration": self.settings.clip_duration,
                 }
                 for number, scene in enumerate(answer["scenes"], start=1)

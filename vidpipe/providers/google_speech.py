@@ -44,7 +44,7 @@ class GoogleNarrator(Provider):
 
     def estimate(self, stage: str, seconds: float) -> list[Charge]:
         rate = self.options.speech().usd_per_second
-        return [Charge(self.options.speech_model, "second", seconds, seconds * rate)]
+        return [Charge(self.options.speech_model, "speech second", seconds, seconds * rate)]
 
     def client(self) -> Any:
         from vidpipe.providers import google_sdk as sdk
