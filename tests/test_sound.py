@@ -20,8 +20,9 @@ import yaml
 from conftest import mtimes, only_project, run_doit
 from scipy.signal import resample_poly
 
+from vidpipe.build import sound_steps
 from vidpipe.errors import BadInput
-from vidpipe.media import ffmpeg, mix, music, sound, subtitles
+from vidpipe.media import ffmpeg, mix, music, mux, sound, subtitles
 from vidpipe.project.folder import Project
 from vidpipe.project.settings import settings_from_words
 from vidpipe.project.storyboard import MAX_NARRATION_CHARS, parse_storyboard
@@ -332,3 +333,46 @@ def test_with_sound_off_the_clips_sound_is_cut_as_before(projects):
     project = only_project(projects)
     assert streams(project.final_file) == ["video", "audio"]
     assert not (project.root / "sound").exists() and not project.subtitle_files[0].exists()
+
+
+def drawn_frame(folder: Path, text: str) -> np.ndarray:
+    """The first frame of a grey picture with `text` burnt in as a subtitle (lower third)."""
+    picture, track = folder / "picture.mp4", folder / "sound.m4a"
+    if not picture.exists():
+        ffmpeg.run_ffmpeg(
+            ["-f", "lavfi", "-i", "color=c=gray:s=640x360:d=1:r=24", *ffmpeg.video_codec_args(24),
+             "-f", "mp4", str(picture)],
+            doing="making a picture",
+        )  # fmt: skip
+        sound.encode_aac(np.zeros((RATE, 2), dtype=np.float32), track)
+    srt = folder / "subtitles.srt"
+    srt.write_text(subtitles.srt([subtitles.Cue(0.0, 1.0, text)]), encoding="utf-8")
+    out = folder / "burnt.mp4"
+    mux.mux(picture, track, srt, out, 24, fonts=sound_steps.font_folders())
+    with av.open(str(out)) as container:
+        frame = next(container.decode(video=0)).to_ndarray(format="gray")
+    return frame[240:, :]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "other"),
+    [("Café déjà vu", "Cafe deja vu"), ("你好世界", "灯塔守望"), ("مرحبا بالعالم", "منارة البحر")],
+)
+def test_burnt_subtitles_draw_accented_latin_chinese_and_arabic(tmp_path, text, other):
+    """Drawn glyphs, not boxes: a font without the script draws every letter as the same
+    empty box, so two different texts of the script would look alike."""
+    drawn, different = drawn_frame(tmp_path, text), drawn_frame(tmp_path, other)
+    assert np.count_nonzero(np.abs(drawn.astype(int) - 128) > 40) > 200  # text is there
+    assert np.count_nonzero(np.abs(drawn.astype(int) - different.astype(int)) > 40) > 20
+
+
+@pytest.mark.slow
+def test_burn_subtitles_draws_them_into_the_picture(project):
+    settings = yaml.safe_load(project.settings_file.read_text())
+    project.settings_file.write_text(yaml.safe_dump({**settings, "burn_subtitles": True}))
+    result = resume(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert streams(project.final_file) == ["video", "audio", "subtitle"]  # and the soft track
+    burnt, plain = video_packets(project.final_file), video_packets(project.picture_file)
+    assert len(burnt) == len(plain) and burnt != plain  # every frame, re-encoded

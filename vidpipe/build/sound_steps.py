@@ -11,7 +11,7 @@ from pathlib import Path
 
 from vidpipe import fsutil
 from vidpipe.build.steps import _step, stitch_clips
-from vidpipe.errors import BadInput, StepFailed
+from vidpipe.errors import StepFailed
 from vidpipe.media import ffmpeg, mix, mux, sound, stitch, subtitles
 from vidpipe.project import costs
 from vidpipe.project.folder import Project
@@ -22,7 +22,9 @@ from vidpipe.providers.base import MusicJob, NarrationJob
 
 LEAD = 0.25  # seconds from a scene's start (mid-crossfade) to its first word
 TAIL = 0.15  # seconds of quiet kept after its last word, before the scene ends
-FONTS_PACKAGE = "vidpipe_fonts"
+# the packages of `pip install 'vidpipe[fonts]'` (SIL Open Font License): Latin, Greek and
+# Cyrillic with accents; Arabic; Chinese, Japanese and Korean
+FONT_PACKAGES = ("fontpkg_noto_sans", "fontpkg_noto_sans_arabic", "noto_cjk_sans_otc")
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,7 @@ def make_mux(root: str) -> None:
     settings = project.settings
     srt_file = project.subtitle_files[0]
     has_cues = settings.subtitles and srt_file.read_text(encoding="utf-8").strip() != ""
-    fonts = fonts_folder() if settings.burn_subtitles and has_cues else None
+    fonts = font_folders() if settings.burn_subtitles and has_cues else None
     started = time.time()
     with fsutil.writing(project.final_file) as partial:
         mux.mux(
@@ -213,13 +215,24 @@ def make_mux(root: str) -> None:
             srt_file if has_cues else None,
             partial,
             settings.fps,
-            burn_fonts=fonts,
+            fonts=fonts,
         )
     extra = {"subtitles": bool(has_cues), "burnt_in": fonts is not None}
     record = Provenance("vidpipe", "ffmpeg", extra=extra)
     write_provenance(project, project.final_file, record, started)
 
 
-def fonts_folder() -> Path:
-    """The folder of font files subtitles are drawn with (every script the storyboard may hold)."""
-    raise BadInput("burn_subtitles=1 is not available yet")
+def font_folders() -> list[Path]:
+    """The folders of the fonts subtitles are drawn with (every script a storyboard may hold)."""
+    import importlib.util
+
+    folders = []
+    for name in FONT_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            raise StepFailed(
+                f"burn_subtitles=1 needs the subtitle fonts ({name} is not installed): "
+                "pip install 'vidpipe[fonts]', then resume (or set burn_subtitles=0)"
+            )
+        folders.append(Path(next(iter(spec.submodule_search_locations))))
+    return folders
