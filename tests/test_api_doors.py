@@ -170,6 +170,7 @@ def test_the_detail_shows_each_scenes_text(app: bottle.Bottle, projects: Path) -
         "camera": "pan left",
         "caption": "Caption 2",
         "duration": 1.0,
+        "narration": "",
     }
     assert scenes[0]["clip"]["state"] and scenes[0]["clip_url"].endswith("/clips/s1.mp4")
 

@@ -98,9 +98,14 @@ def build_project(
         progress = (JsonProgress if json_progress else Progress)(out)
         # --continue: a scene that fails (a safety filter, a bad keyframe) does not stop the
         # other scenes; the final cut waits until every scene has its clip
-        args = ["run", "--continue", *(["--single", *only] if only else [])]
         with costs.run_ledger(project.root, approval.budget):
-            code = _run_doit(project, log, progress, args)
+            # doit runs one `--single` task a run (of several created after another task, it
+            # runs the first only), so the `only` tasks run one after the other, in order
+            for args in [[*("run", "--continue"), *(["--single", name] if name else [])]
+                         for name in (only or [""])]:  # fmt: skip
+                code = _run_doit(project, log, progress, args)
+                if code != 0:
+                    break
         outcome = _record_outcome(project, log, code)
         if outcome == "failed":
             code = EXIT_BUILD_FAILED

@@ -1,6 +1,8 @@
 """The offline sound: a narrator (eSpeak NG, from the espeakng-loader wheel: robotic but
 clear, far faster than real time, no network, no system package) and a music bed synthesised
-from the storyboard's mood (vidpipe.media.music). Deterministic for the same input."""
+from the storyboard's mood (vidpipe.media.music). The music is the same for the same input;
+eSpeak NG's samples differ a little from run to run (its noise sources), its timing by a few
+milliseconds at most. A scene's speech is remade only when its text or voice change."""
 
 from __future__ import annotations
 
@@ -83,8 +85,17 @@ class _ESpeak:
             return b"".join(self.chunks)
 
 
-@functools.cache
+_starting = threading.Lock()
+
+
 def espeak() -> _ESpeak:
+    """The process's one eSpeak NG (scenes are spoken from several threads of a build)."""
+    with _starting:
+        return _espeak()
+
+
+@functools.cache
+def _espeak() -> _ESpeak:
     return _ESpeak()
 
 
