@@ -74,8 +74,8 @@ def bench(scenes: int, resolution: str, work: Path) -> None:
     for name, seconds in parts.items():
         print(f"  {name:<36} {seconds:6.2f} s  {seconds / baseline:5.2f}x")
     print(f"  adding sound, all told:              {total:6.2f} s  {total / baseline:5.2f}x")
-    print(f"  narrator: {said:.1f} s of speech in {speech:.2f} s (real-time factor "
-          f"{speech / said:.3f})")  # fmt: skip
+    print(f"  speech steps: {said:.1f} s of speech in {speech:.2f} s (real-time factor "
+          f"{speech / said:.3f}, synthesis and conversion to the project's rate)")  # fmt: skip
 
     # as a user: one scene's narration edited, resumed; against a re-stitch of the same project
     data = json.loads(project.storyboard_file.read_text())

@@ -146,19 +146,26 @@ def normalise(
     ceiling: float = CEILING_DBTP,
 ) -> tuple[NDArray[np.float32], float, float]:
     """The track brought to `target` LUFS integrated with its true peak under `ceiling` dBTP
-    (measured by `meter`), and its loudness and true peak. A silent track is left as it is."""
+    (measured by `meter`), and its loudness and true peak. A silent track is left as it is.
+
+    Loudness and peaks scale with a gain: when the gain alone keeps the peak under the ceiling
+    nothing needs measuring again. Otherwise the limiter holds the sample peaks under the
+    ceiling less the track's own inter-sample overshoot, and the result is measured again
+    (limiting lowers the loudness a little: the gain is then made up, a few times at most)."""
     import numpy as np
 
     level, peak = meter(track)
-    headroom = 0.5  # dB between the sample-peak limit and the true-peak ceiling, to start
+    if not np.isfinite(level):
+        return track, level, peak
+    overshoot = max(0.0, peak - sample_peak_db(track)) + 0.2  # dB, inter-sample, with a margin
     for _ in range(4):
-        if not np.isfinite(level):
-            break
+        gain = target - level
+        louder = (track * 10 ** (gain / 20)).astype(np.float32)
+        if peak + gain <= ceiling:
+            return louder, target, peak + gain
+        track = limit(louder, rate, ceiling - overshoot)
+        level, peak = meter(track)
         if abs(level - target) < 0.2 and peak <= ceiling:
             break
-        if peak > ceiling:  # inter-sample peaks above the sample peaks: limit lower
-            headroom += peak - ceiling + 0.1
-        louder = (track * 10 ** ((target - level) / 20)).astype(np.float32)
-        track = limit(louder, rate, ceiling - headroom)
-        level, peak = meter(track)
+        overshoot += max(0.0, peak - ceiling)
     return track, level, peak
