@@ -32,7 +32,7 @@ from vidpipe.project.settings import (
 )
 from vidpipe.project.stages import SOUND_STAGES
 from vidpipe.project.status import STATES, read_status
-from vidpipe.providers import available, check_providers
+from vidpipe.providers import available, check_providers, sound_available
 from vidpipe.read.index import ProjectIndex
 from vidpipe.read.summary import summarize
 from vidpipe.read.views import listing_text, status_text
@@ -202,6 +202,8 @@ def _allowed(annotation: Any, metadata: list[Any]) -> str:
     """The values a settings field takes, for the help."""
     if get_origin(annotation) is Literal:
         return ", ".join(str(arg) for arg in get_args(annotation))
+    if annotation is bool:
+        return "0, 1"
     bounds = {name: getattr(m, name) for m in metadata for name in ("ge", "gt", "le")
               if getattr(m, name, None) is not None}  # fmt: skip
     low = f">= {bounds['ge']}" if "ge" in bounds else f"> {bounds['gt']}" if "gt" in bounds else ""
@@ -242,14 +244,25 @@ def _settings_options() -> tuple[Option, ...]:
             continue
         default = "" if field.is_required() else f"{field.default:g}" if isinstance(
             field.default, float) else str(field.default)  # fmt: skip
+        if isinstance(field.default, bool) or field.default is None:
+            default = {True: "1", False: "0", None: "the provider's"}[field.default]
         options.append(
             Option(name, default, _allowed(field.annotation, field.metadata), MEANINGS[name])
         )
     providers = ", ".join(sorted(available()))
-    options.append(Option("provider", "local", providers, "the provider of every stage"))
+    options.append(Option("provider", "local", providers, "the provider of the picture's stages"))
     options += [
         Option(f"{stage}_provider", "local", providers, f"the provider of the {stage} stage")
-        for stage in (*STAGES, *SOUND_STAGES)
+        for stage in STAGES
+    ]
+    options += [
+        Option(
+            f"{stage}_provider",
+            "local",
+            ", ".join(sorted(sound_available(stage))),
+            f"the provider of the {stage} stage",
+        )  # fmt: skip
+        for stage in SOUND_STAGES
     ]
     return (*options, PROGRESS, *SPENDING)
 
