@@ -135,7 +135,7 @@ def make_soundtrack(root: str) -> None:
     found, frames = windows(project, storyboard)
     length = frames * sound.RATE // settings.fps
     started = time.time()
-    clips = _exactly(sound.decode(project.picture_file, channels=2), length)
+    clips = _exactly(sound.decode_mp4(project.picture_file), length)
     music = sound.read_wav(project.music_file)[0] if settings.music else None
     lines = []
     for scene in spoken(project, storyboard):
