@@ -89,7 +89,7 @@ def make_narration(root: str, scene_id: str, inputs: str) -> None:
         made = partial.with_name(partial.stem + "-made.wav")
         try:
             record = provider.speak(NarrationJob(scene, project.settings, made))
-            speech = sound.trim_silence(sound.decode(made, channels=1), sound.RATE)
+            speech = sound.trim_silence(sound.at_rate(made), sound.RATE)
         finally:
             made.unlink(missing_ok=True)
         if not len(speech):
@@ -113,7 +113,7 @@ def make_music(root: str, inputs: str) -> None:
         made = partial.with_name(partial.stem + "-made.wav")
         try:
             record = provider.compose(MusicJob(storyboard, project.settings, seconds, made))
-            bed = sound.decode(made, channels=1)
+            bed = sound.at_rate(made)
         finally:
             made.unlink(missing_ok=True)
         sound.write_wav(partial, bed)

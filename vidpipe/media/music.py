@@ -31,36 +31,51 @@ def _note(semitones: float) -> float:
     return ROOT_HZ * 2 ** (semitones / 12)
 
 
-def _loop(bed: Bed, rate: int) -> NDArray[np.float32]:
-    """One pass of the progression, seamless when repeated: each chord's tail rings into the
-    next one, and the last chord's rings into the first (wrapped round)."""
+def _chord(bed: Bed, index: int, rate: int) -> NDArray[np.float64]:
+    """Chord number `index` of the progression: its length, and a second of it ringing out."""
     import numpy as np
 
-    chords = PROGRESSIONS[bed.mood]
-    length = int(bed.chord_seconds * rate)
-    ring = int(1.0 * rate)  # each chord sounds this long past its end, fading out
-    loop = np.zeros(length * len(chords), dtype=np.float64)
+    chord = PROGRESSIONS[bed.mood][index]
+    length, ring = int(bed.chord_seconds * rate), rate
     t = np.arange(length + ring) / rate
     swell = np.minimum(1.0, t / 0.6) * np.clip((length + ring - t * rate) / ring, 0.0, 1.0)
-    for index, chord in enumerate(chords):
-        voice = np.zeros_like(t)
-        for semitones in chord:  # the pad: two slightly detuned sines and a soft octave
-            f = _note(bed.key + semitones)
-            voice += np.sin(2 * np.pi * f * t) + 0.6 * np.sin(2 * np.pi * f * 1.003 * t)
-            voice += 0.15 * np.sin(2 * np.pi * 2 * f * t)
-        bass = _note(bed.key + chord[0] - 12)
-        voice += 1.5 * np.sin(2 * np.pi * bass * t)
-        voice *= swell
-        # the arpeggio: chord notes an octave up, plucked on each half second
-        step = int(0.5 * rate)
-        for beat, first in enumerate(range(0, length, step)):
-            f = 2 * _note(bed.key + chord[beat % len(chord)])
-            tau = np.arange(length + ring - first) / rate
-            voice[first:] += 0.8 * np.sin(2 * np.pi * f * tau) * np.exp(-tau * 3.0)
-        start = index * length
-        positions = (start + np.arange(length + ring)) % len(loop)
-        np.add.at(loop, positions, voice)
-    return (loop / np.max(np.abs(loop))).astype(np.float32)
+    voice = np.zeros_like(t)
+    for semitones in chord:  # the pad: two slightly detuned sines and a soft octave
+        f = _note(bed.key + semitones)
+        voice += np.sin(2 * np.pi * f * t) + 0.6 * np.sin(2 * np.pi * f * 1.003 * t)
+        voice += 0.15 * np.sin(2 * np.pi * 2 * f * t)
+    voice += 1.5 * np.sin(2 * np.pi * _note(bed.key + chord[0] - 12) * t)  # the bass
+    voice *= swell
+    # the arpeggio: chord notes an octave up, plucked on each half second
+    step = int(0.5 * rate)
+    for beat, first in enumerate(range(0, length, step)):
+        f = 2 * _note(bed.key + chord[beat % len(chord)])
+        tau = t[: length + ring - first]
+        voice[first:] += 0.8 * np.sin(2 * np.pi * f * tau) * np.exp(-tau * 3.0)
+    return voice
+
+
+def _chords(bed: Bed, count: int, rate: int) -> NDArray[np.float32]:
+    """The first `count` samples of the progression, played round and round: each chord's
+    tail rings into the next one, the last chord's into the first (so a loop is seamless)."""
+    import numpy as np
+
+    chords = len(PROGRESSIONS[bed.mood])
+    length = int(bed.chord_seconds * rate)
+    needed = -(-count // length)
+    if needed >= chords:  # one whole pass, wrapped round, then tiled
+        loop = np.zeros(length * chords)
+        for index in range(chords):
+            voice = _chord(bed, index, rate)
+            np.add.at(loop, (index * length + np.arange(len(voice))) % len(loop), voice)
+        track = np.tile(loop, -(-count // len(loop)))[:count]
+    else:  # a film shorter than a pass: just the chords it needs
+        track = np.zeros(needed * length + rate)
+        for index in range(needed):
+            track[index * length : index * length + length + rate] += _chord(bed, index, rate)
+        track = track[:count]
+    peak = np.max(np.abs(track)) if count else 1.0
+    return (track / peak).astype(np.float32)
 
 
 def music_bed(bed: Bed, seconds: float, rate: int) -> NDArray[np.float32]:
@@ -68,8 +83,7 @@ def music_bed(bed: Bed, seconds: float, rate: int) -> NDArray[np.float32]:
     import numpy as np
 
     count = max(0, round(seconds * rate))
-    loop = _loop(bed, rate)
-    track = np.tile(loop, -(-count // len(loop)) or 1)[:count].copy()
+    track = _chords(bed, count, rate)
     ramp_in, ramp_out = min(count, int(FADE_IN * rate)), min(count, int(FADE_OUT * rate))
     track[:ramp_in] *= np.linspace(0.0, 1.0, ramp_in, dtype=np.float32)
     if ramp_out:

@@ -72,6 +72,18 @@ def decode(path: Path, channels: int = 2) -> NDArray[np.float32]:
     return samples if channels == 1 else samples.reshape(-1, channels)
 
 
+def at_rate(path: Path) -> NDArray[np.float32]:
+    """A provider's sound file as mono floats at RATE: read as it is when it is already so,
+    else converted by ffmpeg (any format, any rate)."""
+    try:
+        samples, rate = read_wav(path)
+        if rate == RATE and samples.ndim == 1:
+            return samples
+    except StepFailed:
+        pass
+    return decode(path, channels=1)
+
+
 def encode_aac(samples: NDArray[np.float32], out: Path) -> None:
     """Encode a stereo track as AAC in an MP4 (.m4a) file, with the clips' audio settings
     (in process: the encoder's priming is recorded in the file, so players skip it)."""
