@@ -14,7 +14,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 import re
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -41,9 +43,11 @@ class Call:
 
     @property
     def kind(self) -> str:
-        """storyboard, image, video or poll."""
+        """storyboard, image, speech, video or poll."""
         if self.method == "generateContent":
             modalities = self.body.get("generationConfig", {}).get("responseModalities") or []
+            if "AUDIO" in modalities:
+                return "speech"
             return "image" if "IMAGE" in modalities else "storyboard"
         return {"predictLongRunning": "video", "fetchPredictOperation": "poll"}[self.method]
 
@@ -230,6 +234,8 @@ class FakeGoogle:
                 return 200, self._storyboard(call, fault)
             if call.kind == "image":
                 return 200, self._image(fault)
+            if call.kind == "speech":
+                return 200, self._speech(call)
             if call.kind == "video":
                 return 200, {"name": self._create(call, fault)}
             return 200, self._poll(body["operationName"])
@@ -273,6 +279,7 @@ class FakeGoogle:
                 "video_prompt": f"Waves roll in, shot {n}",
                 "camera": "slow push in",
                 "caption": f"Part {n}",
+                "narration": f"The keeper climbs, shot {n}.",
             }
             for n in range(1, count + 1)
         ]
@@ -288,6 +295,26 @@ class FakeGoogle:
             }
         data = base64.b64encode(self._png(len(self.calls))).decode()
         parts = [{"text": "Here it is."}, {"inlineData": {"mimeType": "image/png", "data": data}}]
+        return {
+            "candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP"}]
+        }
+
+    @staticmethod
+    def _speech(call: Call) -> dict[str, Any]:
+        """Speech as Gemini's TTS models send it: 24 kHz 16-bit PCM, here a hum of 70 ms a
+        character of the text, between short silences."""
+        rate = 24000
+        seconds = min(10.0, 0.07 * len(call.text))
+        count = int(seconds * rate)
+        pcm = bytearray(int(0.1 * rate) * 2)  # silence first, as a voice starts
+        for n in range(count):
+            value = int(
+                8000 * math.sin(2 * math.pi * 180 * n / rate) * math.sin(math.pi * n / count)
+            )
+            pcm += struct.pack("<h", value)
+        pcm += bytes(int(0.1 * rate) * 2)
+        data = base64.b64encode(bytes(pcm)).decode()
+        parts = [{"inlineData": {"mimeType": f"audio/L16;codec=pcm;rate={rate}", "data": data}}]
         return {
             "candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP"}]
         }

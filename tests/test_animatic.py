@@ -48,12 +48,16 @@ def test_each_kind_of_prompt_gets_the_beats_of_its_kind(kind, count):
     for scene in board.scenes:
         for field in TEXT_FIELDS:
             text = getattr(scene, field)
-            assert text, (scene.id, field)
+            # a narration may be left out where the scene is too short to say it in
+            assert text or field == "narration", (scene.id, field)
+            if not text:
+                continue
             assert prompt.lower() not in text.lower(), (scene.id, field, text)
             assert "{" not in text and "  " not in text and " ," not in text, text
         for field in ("description", "narration"):  # sentences: a capital, a full stop
             text = getattr(scene, field)
-            assert text[0].isupper() and text[-1] in ".!?", (field, text)
+            assert not text or (text[0].isupper() and text[-1] in ".!?"), (field, text)
+    assert any(scene.narration for scene in board.scenes)  # the narrator has something to say
     assert prompt.lower() not in board.title.lower()
 
 

@@ -26,6 +26,8 @@ from vidpipe.project.storyboard import Scene, Storyboard, storyboard_json
 
 SMALL: dict[str, Any] = {"scenes": 2, "clip_duration": 1, "resolution": "360p"}
 GOOGLE = {"storyboard": "google", "keyframe": "google", "clip": "google"}
+# `provider` names the picture's provider; the sound keeps its own (narration_provider=...)
+SOUND = {"narration": "local", "music": "local"}
 
 
 class Answer:
@@ -123,7 +125,7 @@ def test_provider_names_one_provider_for_every_stage(
     answer = call(app, "POST", "/api/generate", {"prompt": "A test", "provider": "google", **SMALL})
     assert answer.status == 202, answer.body
     settings = Project(projects / answer.json["id"]).settings
-    assert settings.providers.model_dump() == GOOGLE
+    assert settings.providers.model_dump() == GOOGLE | SOUND
 
 
 def test_an_unknown_provider_is_refused(app: bottle.Bottle, projects: Path) -> None:
@@ -169,6 +171,7 @@ def test_the_detail_shows_each_scenes_text(app: bottle.Bottle, projects: Path) -
         "camera": "pan left",
         "caption": "Caption 2",
         "duration": 1.0,
+        "narration": "",
     }
     assert scenes[0]["clip"]["state"] and scenes[0]["clip_url"].endswith("/clips/s1.mp4")
 

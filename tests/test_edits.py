@@ -35,6 +35,13 @@ def project(built, projects) -> Project:
     return Project(Path(shutil.copytree(built, projects / built.name)))
 
 
+# a new picture re-cuts the film: the cut, its soundtrack (the clips' own sound is mixed in)
+# and the final mux
+CUT = {"sound/picture.mp4", "sound/soundtrack.m4a", "final.mp4"}
+# a new length (or order) also makes the music bed and retimes the subtitles
+RETIMED = {"sound/music.wav", "final.srt", "final.vtt"}
+
+
 def storyboard(project: Project) -> dict:
     return json.loads(project.storyboard_file.read_text())
 
@@ -65,7 +72,7 @@ def test_editing_one_scene_rebuilds_that_scene_and_the_final_cut(project):
     before = mtimes(project.root)
 
     resume(project)
-    assert changed_files(project, before) == {"keyframes/s2.png", "clips/s2.mp4", "final.mp4"}
+    assert changed_files(project, before) == {"keyframes/s2.png", "clips/s2.mp4"} | CUT
     assert storyboard(project) == data  # the hand edit is kept as it is
 
 
@@ -76,7 +83,7 @@ def test_changing_a_duration_rebuilds_only_that_clip(project):
     before = mtimes(project.root)
 
     resume(project)
-    assert changed_files(project, before) == {"clips/s3.mp4", "final.mp4"}
+    assert changed_files(project, before) == {"clips/s3.mp4"} | CUT | RETIMED
     assert probe(project.clip_file("s3")).frames == 60
     assert probe(project.final_file).frames == 24 * 3 + 60
 
@@ -90,7 +97,7 @@ def test_inserting_a_scene_builds_only_the_new_scene(project):
 
     out = resume(project)
     added = {"keyframes/storm.png", "clips/storm.mp4"}
-    assert changed_files(project, before) == added | {"final.mp4"}
+    assert changed_files(project, before) == added | CUT | RETIMED
     assert "scene storm: clip" in out
     assert probe(project.final_file).frames == 5 * 24
 
@@ -106,7 +113,9 @@ def test_deleting_or_reordering_scenes_only_restitches(project, change):
     before = mtimes(project.root)
 
     out = resume(project)
-    assert changed_files(project, before) == {"final.mp4"}
+    # the music bed is the film's length: a reorder keeps it
+    music = {"sound/music.wav"} if change == "delete" else set()
+    assert changed_files(project, before) == CUT | RETIMED - {"sound/music.wav"} | music
     assert "scene" not in out
     assert probe(project.final_file).frames == len(data["scenes"]) * 24
 
@@ -117,7 +126,7 @@ def test_a_keyframe_replaced_by_hand_is_animated_and_kept(project):
     before = mtimes(project.root)
 
     resume(project)
-    assert changed_files(project, before) == {"clips/s3.mp4", "final.mp4"}
+    assert changed_files(project, before) == {"clips/s3.mp4"} | CUT
     with Image.open(painted) as image:  # the user's picture, not a repainted one
         assert image.getpixel((320, 180)) == (200, 30, 30)
 

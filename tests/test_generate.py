@@ -50,7 +50,10 @@ def test_options_are_kept_in_project_yaml_and_shape_the_storyboard(projects):
     assert settings["style"] == "watercolor"
     assert settings["scenes"] == 5
     assert settings["crossfade"] == 0.25
-    assert settings["providers"] == {"storyboard": "local", "keyframe": "local", "clip": "local"}
+    assert settings["providers"] == {
+        **{"storyboard": "local", "keyframe": "local", "clip": "local"},
+        **{"narration": "local", "music": "local"},
+    }
 
     storyboard = json.loads(project.storyboard_file.read_text())
     scenes = storyboard["scenes"]

@@ -49,12 +49,20 @@ def test_the_graph_is_made_of_exactly_the_checked_artifacts(built: Project):
     added to the graph without a place in vidpipe.inputs.artifacts fails here."""
     storyboard = load_storyboard(built.storyboard_file)
     with contextlib.chdir(built.root):
-        creators = graph.task_creators(built)
-        tasks = [*generate_tasks("scene", creators["task_scene"]()),
-                 *generate_tasks("final", creators["task_final"]())]  # fmt: skip
-    made = {tuple(task.targets) for task in tasks if task.actions}
-    checked = {(str(a.target.relative_to(built.root)),) for a in artifacts(built, storyboard)}
+        tasks = [
+            task
+            for name, creator in graph.task_creators(built).items()
+            if name != "task_storyboard"
+            for task in generate_tasks(name.removeprefix("task_"), creator())
+            if task.actions
+        ]
+    made = {tuple(task.targets) for task in tasks}
+    checked = {
+        tuple(str(path.relative_to(built.root)) for path in (a.target, *a.also))
+        for a in artifacts(built, storyboard)
+    }
     assert made == checked
+    assert "sound/soundtrack.m4a" in {target for targets in made for target in targets}
 
 
 def _edit_scene(field: str, value: object) -> Callable[[Project], None]:
@@ -91,6 +99,7 @@ def _delete(relative: str) -> Callable[[Project], None]:
 
 EDITS = {
     "caption": _edit_scene("caption", "A new caption"),
+    "narration": _edit_scene("narration", "A new line."),
     "duration": _edit_scene("duration", 2.0),
     "reorder": _reorder,
     "crossfade": _setting("crossfade", 0.25),

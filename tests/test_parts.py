@@ -56,11 +56,15 @@ def test_camera_words_choose_the_move(words, expected):
 
 
 def test_provider_words_set_one_or_all_stages():
-    settings = settings_from_words({"prompt": "x", "provider": "local", "clip_provider": "other"})
+    words = {"prompt": "x", "provider": "other", "clip_provider": "mine"}
+    settings = settings_from_words({**words, "narration_provider": "google"})
     assert settings.providers.model_dump() == {
-        "storyboard": "local",
-        "keyframe": "local",
-        "clip": "other",
+        "storyboard": "other",
+        "keyframe": "other",
+        "clip": "mine",
+        # provider= names the picture's provider; the sound stages have words of their own
+        "narration": "google",
+        "music": "local",
     }
 
 

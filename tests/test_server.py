@@ -218,7 +218,10 @@ def test_patch_a_scene_rebuilds_only_that_scene(api, projects):
     wait_state(api, project_id, {"complete"})
     changed = {k for k, v in mtimes(project.root).items() if before.get(k) != v}
     changed = {name for name in changed if not name.startswith(".vidpipe/")}
-    assert changed == {"storyboard.json", "keyframes/s2.png", "clips/s2.mp4", "final.mp4"}
+    # a new length re-cuts the film, remakes the music bed and retimes the subtitles
+    cut = {"sound/picture.mp4", "sound/soundtrack.m4a", "final.mp4", "sound/music.wav"}
+    cut |= {"final.srt", "final.vtt"}
+    assert changed == {"storyboard.json", "keyframes/s2.png", "clips/s2.mp4"} | cut
     assert probe(project.final_file).frames == 24 + 36
 
 

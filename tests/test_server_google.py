@@ -16,6 +16,7 @@ BODY = {
     "resolution": "360p",
     "providers": {"storyboard": "google", "keyframe": "google", "clip": "google"},
     "provider_options": {"google": GOOGLE_OPTIONS},
+    "narration": False,  # 1 s scenes hold no narration
 }
 
 

@@ -60,9 +60,10 @@ def test_status_moves_through_the_steps_in_order(projects):
     assert events[0]["event"] == "project"
     assert events[-1] == {**events[-1], "event": "end", "outcome": "complete", "exit_code": 0}
     started = [event["state"] for event in events if event["event"] == "start"]
-    assert started == ["storyboard"] + ["keyframes", "video_gen"] * 3 + ["stitching"]
-    assert [e["done"] for e in events if e["event"] == "done"] == list(range(1, 9))
-    assert {e["total"] for e in events if e["event"] == "done"} == {8}
+    # the cut: the picture, the music bed, the mix, the subtitles, the final mux
+    assert started == ["storyboard"] + ["keyframes", "video_gen"] * 3 + ["stitching"] * 5
+    assert [e["done"] for e in events if e["event"] == "done"] == list(range(1, 13))
+    assert {e["total"] for e in events if e["event"] == "done"} == {12}
 
     # what a reader of the status saw, while the build ran: never out of order
     firsts = [seen.index(state) for state in ORDER if state in seen]
@@ -219,7 +220,8 @@ def test_watch_rebuilds_an_edited_scene_and_survives_an_invalid_edit(projects):
         _wait_line(lines, "done:")
         changed = {k for k, v in mtimes(project.root).items() if before.get(k) != v}
         changed = {name for name in changed if not name.startswith(".vidpipe/")}
-        assert changed == {"storyboard.json", "keyframes/s1.png", "clips/s1.mp4", "final.mp4"}
+        cut = {"sound/picture.mp4", "sound/soundtrack.m4a", "final.mp4"}
+        assert changed == {"storyboard.json", "keyframes/s1.png", "clips/s1.mp4"} | cut
 
         project.storyboard_file.write_text("{ broken")
         assert "not valid JSON" in _wait_line(lines, "error:")
@@ -262,4 +264,4 @@ def test_a_terminal_gets_a_live_line_a_pipe_gets_plain_lines(projects):
 
     piped = run_doit("generate", "prompt=In a pipe", *FAST).stdout
     assert "\r" not in piped and "\x1b" not in piped and "running:" not in piped
-    assert "(8/8) final cut done" in piped
+    assert "(12/12) final cut done" in piped

@@ -11,7 +11,14 @@ from typing import Any
 from vidpipe.project.folder import Project
 from vidpipe.project.provenance import read_provenance, sha256_text, storyboard_edited_by_hand
 from vidpipe.project.settings import ProjectSettings
-from vidpipe.project.stages import FINAL_TASK, scene_task
+from vidpipe.project.stages import (
+    FINAL_TASK,
+    MUSIC_TASK,
+    PICTURE_TASK,
+    SOUNDTRACK_TASK,
+    SUBTITLES_TASK,
+    scene_task,
+)
 from vidpipe.project.storyboard import Scene, Storyboard, fingerprint
 from vidpipe.providers import provider_for
 from vidpipe.providers.base import Provider
@@ -104,9 +111,10 @@ class Artifact:
     """A file the build makes (the target of one task) and what it is made from."""
 
     task: str  # its task name (vidpipe.project.stages)
-    target: Path
+    target: Path  # its provenance is this file's
     config: str  # the fingerprint of what it is made from besides files
     files: tuple[Path, ...]  # the files it is made from
+    also: tuple[Path, ...] = ()  # other files the same step writes (final.vtt beside final.srt)
 
 
 def reference_keyframes(
@@ -124,7 +132,8 @@ def reference_keyframes(
 
 def artifacts(project: Project, storyboard: Storyboard) -> list[Artifact]:
     """Every file the build makes after the storyboard: each scene's keyframe and clip, in
-    order, then the final cut. The task graph is made of exactly these."""
+    order, then the sound (when the settings ask for it) and the final cut. The task graph is
+    made of exactly these."""
     settings = project.settings
     keyframer, animator = provider_for("keyframe", settings), provider_for("clip", settings)
     made = []
@@ -146,10 +155,106 @@ def artifacts(project: Project, storyboard: Storyboard) -> list[Artifact]:
                 (keyframe, *clip_refs.values()),
             ),
         ]
+    if settings.has_sound():
+        return [*made, *sound_artifacts(project, storyboard)]
     return [*made, final_artifact(project, storyboard)]
+
+
+def artifact(project: Project, storyboard: Storyboard, task: str) -> Artifact:
+    """The artifact of the task named `task`."""
+    return next(made for made in artifacts(project, storyboard) if made.task == task)
+
+
+def spoken(settings: ProjectSettings, storyboard: Storyboard) -> list[Scene]:
+    """The scenes whose narration is read aloud."""
+    return [scene for scene in storyboard.scenes if settings.narration and scene.narration]
+
+
+def sound_artifacts(project: Project, storyboard: Storyboard) -> list[Artifact]:
+    """Each spoken scene's speech, the picture cut (with the clips' own sound), the music bed,
+    the soundtrack mixed of them, the subtitles, and the final mux (vidpipe.build.sound_steps)."""
+    settings = project.settings
+    speech = [
+        Artifact(scene_task(scene.id, "narration"), project.narration_file(scene.id),
+                 narration_config(settings, scene), ())
+        for scene in spoken(settings, storyboard)
+    ]  # fmt: skip
+    said = tuple(made.target for made in speech)
+    clips = tuple(project.clip_file(scene.id) for scene in storyboard.scenes)
+    picture = Artifact(
+        PICTURE_TASK, project.picture_file, final_config(settings, storyboard), clips
+    )
+    music = [
+        Artifact(MUSIC_TASK, project.music_file, music_config(settings, storyboard), ())
+    ] if settings.music else []  # fmt: skip
+    mixed_from = (project.picture_file, *(bed.target for bed in music), *said)
+    soundtrack = Artifact(SOUNDTRACK_TASK, project.soundtrack_file,
+                          soundtrack_config(settings, storyboard), mixed_from)  # fmt: skip
+    srt, vtt = project.subtitle_files
+    subtitles = [
+        Artifact(SUBTITLES_TASK, srt, subtitles_config(settings, storyboard), said, also=(vtt,))
+    ] if settings.subtitles else []  # fmt: skip
+    muxed_from = (project.picture_file, project.soundtrack_file, *([srt] if subtitles else []))
+    final = Artifact(FINAL_TASK, project.final_file, mux_config(settings), muxed_from)
+    return [*speech, picture, *music, soundtrack, *subtitles, final]
 
 
 def final_artifact(project: Project, storyboard: Storyboard) -> Artifact:
     clips = tuple(project.clip_file(scene.id) for scene in storyboard.scenes)
     config = final_config(project.settings, storyboard)
     return Artifact(FINAL_TASK, project.final_file, config, clips)
+
+
+# --- the sound (vidpipe.build.sound_steps) -------------------------------------------------
+MIX_VERSION = 1  # bump when the mix, the subtitles' timing or the mux change their output
+
+
+def narration_config(settings: ProjectSettings, scene: Scene) -> str:
+    """What a scene's speech is made from: its narration, and the provider (voice included)."""
+    provider = provider_for("narration", settings).fingerprint("narration")
+    return fingerprint({"narration": scene.narration, "provider": provider})
+
+
+def music_config(settings: ProjectSettings, storyboard: Storyboard) -> str:
+    """What the music bed is made from: the style, the title and the film's length (the
+    clips' lengths and the crossfade, in any order)."""
+    plan = cut_plan(storyboard, settings.fps, settings.crossfade)
+    return fingerprint(
+        {
+            "style": settings.style,
+            "title": storyboard.title,
+            "durations": sorted(plan["durations"]),
+            "fps": settings.fps,
+            "crossfade": settings.crossfade,
+            "provider": provider_for("music", settings).fingerprint("music"),
+        }
+    )
+
+
+def soundtrack_config(settings: ProjectSettings, storyboard: Storyboard) -> str:
+    """What the mix depends on besides its files: where each scene's speech goes."""
+    return fingerprint(
+        {
+            "cut": cut_plan(storyboard, settings.fps, settings.crossfade),
+            "spoken": [s.id for s in storyboard.scenes if settings.narration and s.narration],
+            "music": settings.music,
+            "version": MIX_VERSION,
+        }
+    )
+
+
+def subtitles_config(settings: ProjectSettings, storyboard: Storyboard) -> str:
+    return fingerprint(
+        {
+            "cut": cut_plan(storyboard, settings.fps, settings.crossfade),
+            "texts": [[s.id, s.narration] for s in storyboard.scenes],
+            "spoken": settings.narration,
+            "version": MIX_VERSION,
+        }
+    )
+
+
+def mux_config(settings: ProjectSettings) -> str:
+    return fingerprint(
+        {"subtitles": settings.subtitles, "burn": settings.burn_subtitles, "version": MIX_VERSION}
+    )

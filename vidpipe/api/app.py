@@ -95,6 +95,7 @@ class SceneEdit(BaseModel):
     camera: str | None = None
     caption: str | None = None
     duration: float | None = None
+    narration: str | None = None  # only the scene's speech, the mix and the mux are remade
 
 
 # The scene fields a client can edit, shown in the project detail.

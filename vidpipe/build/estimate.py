@@ -20,7 +20,8 @@ from vidpipe.build.depdb import DurableSqliteDB
 from vidpipe.inputs import storyboard_inputs, storyboard_is_current
 from vidpipe.project.costs import Charge
 from vidpipe.project.folder import Project
-from vidpipe.project.stages import FINAL_TASK, SCENE_TASK, parse_scene_task
+from vidpipe.project.settings import ProjectSettings
+from vidpipe.project.stages import SCENE_TASK, parse_scene_task
 from vidpipe.project.storyboard import load_storyboard
 from vidpipe.providers import provider_for
 
@@ -51,12 +52,17 @@ def plan_build(project: Project, only: list[str] | None = None) -> BuildPlan:
         for _ in range(settings.scenes):
             charges += provider_for("keyframe", settings).estimate("keyframe", seconds)
             charges += provider_for("clip", settings).estimate("clip", seconds)
+        charges += fresh_sound_charges(settings)
         return BuildPlan(None, charges if only is None or _calls_providers(only) else [])
     with contextlib.chdir(project.root):  # the graph's paths are relative to the project
-        creators = graph.task_creators(project)
-        tasks = [task for task in generate_tasks(SCENE_TASK, creators["task_scene"]())
-                 if task.actions]  # fmt: skip
-        tasks += generate_tasks(FINAL_TASK, creators["task_final"]())
+        # every task after the storyboard, from every creator of the graph
+        tasks = [
+            task
+            for name, creator in graph.task_creators(project).items()
+            if name != "task_storyboard"
+            for task in generate_tasks(name.removeprefix("task_"), creator())
+            if task.actions
+        ]
         stale = _out_of_date(tasks)
     # a step also runs when a file it uses is rebuilt before it
     made_by = {target: task.name for task in tasks for target in task.targets}
@@ -82,6 +88,9 @@ def plan_build(project: Project, only: list[str] | None = None) -> BuildPlan:
             continue
         scene_id, stage = scene_stage
         provider = provider_for(stage, settings)
+        if stage == "narration":  # nothing paid for is collected later: all or nothing
+            charges += provider.estimate(stage, storyboard.scene(scene_id).duration)
+            continue
         make_job = steps.keyframe_job if stage == "keyframe" else steps.clip_job
         job = make_job(project, storyboard, scene_id, project.root / task.targets[0])
         if task.name in rebuilt_inputs:  # new inputs: whatever was paid for before does not fit
@@ -107,3 +116,18 @@ def _out_of_date(tasks: list[Task]) -> set[str]:
         }
     finally:
         deps.close()
+
+
+def fresh_sound_charges(settings: ProjectSettings) -> list[Charge]:
+    """What the sound of a new storyboard costs: speech for every scene (priced for the whole
+    scene, the most it can hold), and the music bed."""
+    seconds = settings.clip_duration
+    charges: list[Charge] = []
+    if settings.narration:
+        narrator = provider_for("narration", settings)
+        charges += [
+            c for _ in range(settings.scenes) for c in narrator.estimate("narration", seconds)
+        ]
+    if settings.music:
+        charges += provider_for("music", settings).estimate("music", seconds * settings.scenes)
+    return charges

@@ -17,19 +17,34 @@ from typing import Any
 from doit import create_after
 from doit.tools import config_changed
 
-from vidpipe.build import steps
-from vidpipe.inputs import (
-    Artifact,
-    artifacts,
-    final_artifact,
-    storyboard_inputs,
-    storyboard_is_current,
-)
+from vidpipe.build import sound_steps, steps
+from vidpipe.inputs import Artifact, artifacts, storyboard_inputs, storyboard_is_current
 from vidpipe.project.folder import Project
-from vidpipe.project.stages import SCENE_TASK, parse_scene_task, scene_subtask
+from vidpipe.project.stages import (
+    FINAL_TASK,
+    MUSIC_TASK,
+    PICTURE_TASK,
+    SCENE_TASK,
+    SOUNDTRACK_TASK,
+    SUBTITLES_TASK,
+    parse_scene_task,
+    scene_subtask,
+)
 from vidpipe.project.storyboard import load_storyboard
 
-STEPS = {"keyframe": steps.make_keyframe, "clip": steps.make_clip}
+SCENE_STEPS = {
+    "keyframe": steps.make_keyframe,
+    "clip": steps.make_clip,
+    "narration": sound_steps.make_narration,
+}
+# the tasks after the scenes, their steps, and the tasks each must follow (their artifacts are
+# created after the scenes', so doit is told the order as well as the files)
+CUT_STEPS = {
+    PICTURE_TASK: (sound_steps.make_picture, ()),
+    MUSIC_TASK: (sound_steps.make_music, ()),
+    SOUNDTRACK_TASK: (sound_steps.make_soundtrack, (PICTURE_TASK, MUSIC_TASK)),
+    SUBTITLES_TASK: (sound_steps.make_subtitles, ()),
+}
 
 INPUTS = "vidpipe_inputs"  # a task's meta: the fingerprint its step records in provenance
 
@@ -39,19 +54,26 @@ def task_creators(project: Project) -> dict[str, Any]:
 
     doit runs with the project folder as its working directory and every path in the graph is
     relative to it, so a project folder can be moved or copied without rebuilding anything.
-    The scene tasks and the final cut are made from vidpipe.inputs.artifacts, which a no-op
-    resume checks without doit.
+    Every task after the storyboard is made from one of vidpipe.inputs.artifacts, which a
+    no-op resume checks without doit.
     """
     root = str(project.root.resolve())
+    settings = project.settings
 
     def rel(path: Path) -> str:
         return str(path.relative_to(project.root))
 
-    def task(artifact: Artifact, action: Any) -> dict[str, Any]:
+    def made() -> dict[str, Artifact]:
+        if not project.storyboard_file.exists():
+            return {}  # the storyboard step failed (and said why): there are no scenes yet
+        return {a.task: a for a in artifacts(project, load_storyboard(project.storyboard_file))}
+
+    def task(artifact: Artifact, action: Any, after: tuple[str, ...] = ()) -> dict[str, Any]:
         return {
             "actions": [action],
             "file_dep": [rel(path) for path in artifact.files],
-            "targets": [rel(artifact.target)],
+            "task_dep": [name for name in after if f"task_{name}" in creators],
+            "targets": [rel(path) for path in (artifact.target, *artifact.also)],
             "uptodate": [config_changed(artifact.config)],
             "meta": {INPUTS: artifact.config},
         }
@@ -66,21 +88,29 @@ def task_creators(project: Project) -> dict[str, Any]:
 
     @create_after(executed="storyboard")
     def task_scene():
-        if not project.storyboard_file.exists():
-            return  # the storyboard step failed (and said why): there are no scenes yet
-        for artifact in artifacts(project, load_storyboard(project.storyboard_file)):
-            scene_stage = parse_scene_task(artifact.task)
-            if scene_stage is None:
-                continue  # the final cut: task_final
-            scene_id, stage = scene_stage
-            action = (STEPS[stage], [root, scene_id, artifact.config])
-            yield {"name": scene_subtask(scene_id, stage), **task(artifact, action)}
+        for name, artifact in made().items():
+            scene_stage = parse_scene_task(name)
+            if scene_stage is not None:
+                scene_id, stage = scene_stage
+                action = (SCENE_STEPS[stage], [root, scene_id, artifact.config])
+                yield {"name": scene_subtask(scene_id, stage), **task(artifact, action)}
 
-    @create_after(executed=SCENE_TASK)
-    def task_final() -> dict[str, Any]:
-        if not project.storyboard_file.exists():
-            return {"actions": None}  # nothing to cut: the storyboard step failed
-        artifact = final_artifact(project, load_storyboard(project.storyboard_file))
-        return task(artifact, (steps.make_final, [root, artifact.config]))
+    def cut_creator(name: str) -> Any:
+        step, after = CUT_STEPS.get(name, (steps.make_final, ()))
+        if name == FINAL_TASK and settings.has_sound():  # the picture cut, its sound muxed on
+            step, after = sound_steps.make_mux, (SOUNDTRACK_TASK, SUBTITLES_TASK)
 
-    return {"task_storyboard": task_storyboard, "task_scene": task_scene, "task_final": task_final}
+        @create_after(executed=SCENE_TASK)
+        def creator() -> dict[str, Any]:
+            artifact = made().get(name)
+            if artifact is None:
+                return {"actions": None}  # nothing to cut: the storyboard step failed
+            return task(artifact, (step, [root, artifact.config]), after)
+
+        return creator
+
+    cuts = [*(CUT_STEPS if settings.has_sound() else ()), FINAL_TASK]
+    wanted = {MUSIC_TASK: settings.music, SUBTITLES_TASK: settings.subtitles}
+    creators: dict[str, Any] = {"task_storyboard": task_storyboard, "task_scene": task_scene}
+    creators |= {f"task_{name}": cut_creator(name) for name in cuts if wanted.get(name, True)}
+    return creators

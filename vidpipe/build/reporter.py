@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from doit.exceptions import UnmetDependency
 
 from vidpipe.errors import VidpipeError
+from vidpipe.inputs import artifacts
 from vidpipe.project.folder import Project
 from vidpipe.project.provenance import refresh_input_times
 from vidpipe.project.stages import step_of
@@ -100,8 +101,9 @@ class BuildReporter:
 
     def _emit(self, kind: str, task=None, **fields: Any) -> None:
         if self.total is None and self.project.storyboard_file.exists():
-            with contextlib.suppress(VidpipeError):  # storyboard, two steps a scene, final cut
-                self.total = 2 * len(load_storyboard(self.project.storyboard_file).scenes) + 2
+            with contextlib.suppress(VidpipeError):  # the storyboard and every artifact after it
+                storyboard = load_storyboard(self.project.storyboard_file)
+                self.total = 1 + len(artifacts(self.project, storyboard))
         event = {
             "event": kind,
             "project": self.project.id,

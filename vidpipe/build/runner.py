@@ -125,9 +125,15 @@ def _run(
     ffmpeg.ffmpeg_exe()  # no usable ffmpeg: one clear error before any step starts
     # --continue: a scene that fails (a safety filter, a bad keyframe) does not stop the
     # other scenes; the final cut waits until every scene has its clip
-    args = ["run", "--continue", *(["--single", *only] if only else [])]
     with costs.run_ledger(project.root, approval.budget, project.settings.project_budget):
-        return _run_doit(project, log, progress, args)
+        # doit runs one `--single` task a run (of several created after another task, it runs
+        # the first only), so the `only` tasks run one after the other, in order
+        for name in only or [""]:
+            single = ["--single", name] if name else []
+            code = _run_doit(project, log, progress, ["run", "--continue", *single])
+            if code != EXIT_OK:
+                break
+        return code
 
 
 def _run_doit(project: Project, log: BuildLog, progress: Progress, args: list[str]) -> int:

@@ -191,6 +191,12 @@ def known_canonical(project: Project, clip: Path, spec: clipformat.ClipSpec) -> 
 @_step
 def make_final(root: str, inputs: str) -> None:
     project = Project(Path(root))
+    stitch_clips(project, project.final_file, inputs)
+
+
+def stitch_clips(project: Project, target: Path, inputs: str) -> None:
+    """The clips cut together in the storyboard's order into `target`, with their own sound;
+    `inputs`: the fingerprint of the cut (vidpipe.inputs.final_config)."""
     settings = project.settings
     storyboard = load_storyboard(project.storyboard_file)
     clips = []
@@ -198,9 +204,9 @@ def make_final(root: str, inputs: str) -> None:
         path, spec = project.clip_file(scene.id), clip_spec(project, scene)
         clips.append(stitch.ClipRef(path, spec.frames, known_canonical(project, path, spec)))
     started = time.time()
-    with fsutil.writing(project.final_file) as partial:
+    with fsutil.writing(target) as partial:
         stitch.stitch(clips, partial, settings.frame_size(), settings.fps, settings.crossfade)
         record = Provenance("vidpipe", "ffmpeg", extra={"crossfade": settings.crossfade})
         files = file_inputs(project, [clip.path for clip in clips])
         more = {"inputs": sha256_text(inputs), "files": files, "stamp": file_stamp(partial)}
-        write_provenance(project, project.final_file, record, started, **more)
+        write_provenance(project, target, record, started, **more)

@@ -19,9 +19,9 @@ from vidpipe.project.costs import take_approval
 from vidpipe.project.folder import Project, open_project
 from vidpipe.project.provenance import hand_edit_note
 from vidpipe.project.settings import STAGES, ProjectSettings, settings_from_words
-from vidpipe.project.stages import FINAL_TASK
+from vidpipe.project.stages import SOUND_STAGES
 from vidpipe.project.status import LISTED_STATES
-from vidpipe.providers import BUILTIN
+from vidpipe.providers import BUILTIN, SOUND_BUILTIN
 from vidpipe.read.summary import is_up_to_date, summarize
 from vidpipe.read.views import listing_text, status_text
 
@@ -114,7 +114,7 @@ def stitch(words: dict[str, str]) -> int:
     code = build_project(
         project,
         json_progress=json_progress,
-        only=[FINAL_TASK],
+        only=settings.cut_tasks(),
         prepare=lambda: project.save_settings(settings),
     )
     if code != EXIT_OK and Project(project.root).settings == settings:
@@ -173,6 +173,8 @@ def _allowed(annotation: Any, metadata: list[Any]) -> str:
     """The values a settings field takes, for the help."""
     if get_origin(annotation) is Literal:
         return ", ".join(str(arg) for arg in get_args(annotation))
+    if annotation is bool:
+        return "0, 1"
     bounds = {name: getattr(m, name) for m in metadata for name in ("ge", "gt", "le")
               if getattr(m, name, None) is not None}  # fmt: skip
     low = f">= {bounds['ge']}" if "ge" in bounds else f"> {bounds['gt']}" if "gt" in bounds else ""
@@ -192,6 +194,11 @@ MEANINGS = {
     "fps": "frames per second",
     "workers": "scenes built at the same time",
     "project_budget": "a cap in dollars on what all the project's builds spend together",
+    "narration": "1: a narrator reads each scene's narration; 0: no speech",
+    "music": "1: a music bed under the narration; 0: none",
+    "subtitles": "1: final.srt, final.vtt and a subtitle track in final.mp4; 0: none",
+    "burn_subtitles": "1: the subtitles drawn into the picture (re-encodes it)",
+    "voice": "the narrator's voice (local: an eSpeak NG language code; google: a Gemini voice)",
 }
 PROGRESS = _choice("progress", "text", ("text", "json"), "json: one JSON object per line and event")
 SPENDING = (
@@ -215,16 +222,27 @@ def _settings_options() -> tuple[Option, ...]:
             continue
         default = "" if field.is_required() else f"{field.default:g}" if isinstance(
             field.default, float) else str(field.default)  # fmt: skip
+        if isinstance(field.default, bool) or field.default is None:
+            default = {True: "1", False: "0", None: "the provider's"}[field.default]
         options.append(
             Option(name, default, _allowed(field.annotation, field.metadata), MEANINGS[name])
         )
     # the built-ins; plugins are found when used (scanning the installed packages for them at
     # every start-up would cost more than some commands take)
     providers = ", ".join(sorted(BUILTIN)) + ", or a plugin's name"
-    options.append(Option("provider", "local", providers, "the provider of every stage"))
+    options.append(Option("provider", "local", providers, "the provider of the picture's stages"))
     options += [
         Option(f"{stage}_provider", "local", providers, f"the provider of the {stage} stage")
         for stage in STAGES
+    ]
+    options += [
+        Option(
+            f"{stage}_provider",
+            "local",
+            ", ".join(sorted(SOUND_BUILTIN[stage])) + ", or a plugin's name",
+            f"the provider of the {stage} stage",
+        )  # fmt: skip
+        for stage in SOUND_STAGES
     ]
     return (*options, PROGRESS, *SPENDING)
 

@@ -92,11 +92,17 @@ def encoder_identity() -> str:
 _running: set[subprocess.Popen] = set()
 
 
-def run_ffmpeg(args: list[str], doing: str) -> None:
-    """Run ffmpeg quietly; on failure raise StepFailed with the end of its log."""
+def run_ffmpeg(args: list[str], doing: str, env: dict[str, str] | None = None) -> None:
+    """Run ffmpeg quietly (with `env` added to the environment); on failure raise StepFailed
+    with the end of its log."""
     command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
     with subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace"
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        env={**os.environ, **env} if env else None,
     ) as process:
         _running.add(process)
         try:

@@ -39,7 +39,7 @@ class Charge:
     """The estimated price of one paid call."""
 
     model: str
-    unit: str  # what is paid for: "call", "image" or "second"
+    unit: str  # what is paid for: "call", "image", "second" (of video) or "speech second"
     units: float
     usd: float
 
@@ -90,6 +90,8 @@ def summary(charges: list[Charge]) -> list[str]:
         count, plural = len(group), "" if len(group) == 1 else "s"
         if group[0].unit == "second":
             calls = f"{count} clip{plural}, {sum(c.units for c in group):g} s of video"
+        elif group[0].unit == "speech second":
+            calls = f"{count} line{plural}, {sum(c.units for c in group):g} s of speech"
         elif group[0].unit == "image":
             calls = f"{count} image{plural}"
         else:

@@ -77,6 +77,28 @@ class Project:
     def keyframe_file(self, scene_id: str) -> Path:
         return self.root / "keyframes" / f"{scene_id}.png"
 
+    # --- the sound (vidpipe.build.sound_steps) ---
+    def narration_file(self, scene_id: str) -> Path:
+        return self.root / "narration" / f"{scene_id}.wav"
+
+    @property
+    def picture_file(self) -> Path:
+        """The cut with the clips' own sound, before the soundtrack is muxed onto it."""
+        return self.root / "sound" / "picture.mp4"
+
+    @property
+    def music_file(self) -> Path:
+        return self.root / "sound" / "music.wav"
+
+    @property
+    def soundtrack_file(self) -> Path:
+        return self.root / "sound" / "soundtrack.m4a"
+
+    @property
+    def subtitle_files(self) -> tuple[Path, Path]:
+        """final.srt and final.vtt, beside final.mp4."""
+        return self.final_file.with_suffix(".srt"), self.final_file.with_suffix(".vtt")
+
     def clip_file(self, scene_id: str) -> Path:
         return self.root / "clips" / f"{scene_id}.mp4"
 

@@ -9,10 +9,24 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from vidpipe.errors import BadInput
-from vidpipe.project.stages import STAGES
+from vidpipe.project.stages import (
+    CUT_TASKS,
+    FINAL_TASK,
+    MUSIC_TASK,
+    SOUND_STAGES,
+    STAGES,
+    SUBTITLES_TASK,
+)
 
 AspectRatio = Literal["16:9", "9:16", "1:1"]
 Resolution = Literal["360p", "480p", "720p", "1080p"]
@@ -20,6 +34,7 @@ Resolution = Literal["360p", "480p", "720p", "1080p"]
 MAX_PROMPT_CHARS = 4000
 MAX_SCENES = 64
 MAX_CLIP_SECONDS = 60.0
+MAX_VOICE_CHARS = 100
 
 
 class Providers(BaseModel):
@@ -30,6 +45,9 @@ class Providers(BaseModel):
     storyboard: str = "local"
     keyframe: str = "local"
     clip: str = "local"
+    # the sound (`provider=` sets only the picture stages above; these have their own words)
+    narration: str = "local"
+    music: str = "local"
 
 
 class ProjectSettings(BaseModel):
@@ -51,6 +69,41 @@ class ProjectSettings(BaseModel):
     # checked by that provider's options model (vidpipe.providers.check_providers, which also
     # writes the defaults of those in use)
     provider_options: dict[str, dict[str, Any]] = {}
+    # sound: a narrator reads each scene's narration over a music bed, with subtitles
+    narration: bool = True
+    music: bool = True
+    subtitles: bool = True
+    burn_subtitles: bool = False  # draw the subtitles into the picture (re-encodes it)
+    # the narrator's voice, as the narration provider names it; None: the provider's default
+    # (which voices exist is the provider's to say: Provider.check)
+    voice: Annotated[str, Field(max_length=MAX_VOICE_CHARS)] | None = None
+
+    @field_validator("voice")
+    @classmethod
+    def _named_voice(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError(
+                "is empty; name a voice of the narration provider, or leave voice out for its "
+                "default"
+            )
+        return value.strip() if value is not None else None
+
+    @model_validator(mode="after")
+    def _burn_needs_subtitles(self) -> ProjectSettings:
+        if self.burn_subtitles and not self.subtitles:
+            raise ValueError("burn_subtitles=1 needs subtitles=1; turn subtitles on or burning off")
+        return self
+
+    def has_sound(self) -> bool:
+        """Whether the final cut gets a soundtrack of its own (else: the clips' sound)."""
+        return self.narration or self.music or self.subtitles
+
+    def cut_tasks(self) -> list[str]:
+        """The tasks that re-cut the film from its clips (`vidpipe stitch`), in order."""
+        if not self.has_sound():
+            return [FINAL_TASK]
+        off = {MUSIC_TASK: not self.music, SUBTITLES_TASK: not self.subtitles}
+        return [task for task in CUT_TASKS if not off.get(task)]
 
     @field_validator("prompt", "style")
     @classmethod
@@ -86,7 +139,7 @@ def printable_text(value: str) -> str:
 
 
 # Command-line words that set a stage's provider, besides `provider=` for all stages.
-PROVIDER_WORDS = {f"{stage}_provider": stage for stage in STAGES}
+PROVIDER_WORDS = {f"{stage}_provider": stage for stage in (*STAGES, *SOUND_STAGES)}
 SETTING_WORDS = set(ProjectSettings.model_fields) - {"providers", "provider_options"}
 
 

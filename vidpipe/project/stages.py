@@ -2,6 +2,9 @@
 
 Tasks are `storyboard`, `scene:<scene id>-keyframe`, `scene:<scene id>-clip` and `final`
 (the scene tasks are sub-tasks of the `scene` creator, so doit names them `scene:<name>`).
+With sound, each scene also has `scene:<scene id>-narration`, the cut without sound is
+`picture`, and `music`, `soundtrack` and `subtitles` come before `final`, which then muxes
+the picture with the soundtrack and the subtitles.
 """
 
 from __future__ import annotations
@@ -9,6 +12,21 @@ from __future__ import annotations
 STAGES = ("storyboard", "keyframe", "clip")  # the stages a provider serves
 SCENE_TASK = "scene"  # the basename of the per-scene tasks
 FINAL_TASK = "final"
+
+# The sound (vidpipe.build.sound_steps): stages served by providers, and the tasks of the cut.
+SOUND_STAGES = ("narration", "music")
+PICTURE_TASK = "picture"
+MUSIC_TASK = "music"
+SOUNDTRACK_TASK = "soundtrack"
+SUBTITLES_TASK = "subtitles"
+# what re-cutting the film from its clips runs, in order (`vidpipe stitch`)
+CUT_TASKS = (PICTURE_TASK, MUSIC_TASK, SOUNDTRACK_TASK, SUBTITLES_TASK, FINAL_TASK)
+SOUND_LABELS = {
+    PICTURE_TASK: "picture cut",
+    MUSIC_TASK: "music bed",
+    SOUNDTRACK_TASK: "soundtrack mix",
+    SUBTITLES_TASK: "subtitles",
+}
 
 
 def scene_subtask(scene_id: str, stage: str) -> str:
@@ -37,4 +55,6 @@ def step_of(task_name: str) -> tuple[str, str]:
         return ("keyframes" if stage == "keyframe" else "video_gen"), f"scene {scene_id}: {stage}"
     if task_name == FINAL_TASK:
         return "stitching", "final cut"
+    if task_name in SOUND_LABELS:
+        return "stitching", SOUND_LABELS[task_name]
     return "storyboard", task_name

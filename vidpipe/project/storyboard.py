@@ -18,6 +18,8 @@ from vidpipe.errors import BadInput
 from vidpipe.project.settings import CONTROL, MAX_CLIP_SECONDS, MAX_SCENES
 
 SCENE_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+# what the narrator says over a scene: a minute of speech is far more than a scene holds
+MAX_NARRATION_CHARS = 1000
 
 
 def no_control_characters(value: Any) -> Any:
@@ -37,8 +39,19 @@ class Scene(BaseModel):
     video_prompt: Annotated[str, Field(min_length=1, max_length=4000)]
     camera: Annotated[str, Field(max_length=200)] = "static"
     caption: Annotated[str, Field(max_length=300)] = ""
-    narration: Annotated[str, Field(max_length=2000)] = ""  # what a narrator says over it
     duration: Annotated[float, Field(gt=0, le=MAX_CLIP_SECONDS, allow_inf_nan=False)]
+    # what is said over the scene (may be empty); only the sound is made from it
+    narration: str = ""
+
+    @field_validator("narration")
+    @classmethod
+    def _speakable(cls, value: str) -> str:
+        if len(value) > MAX_NARRATION_CHARS:
+            raise ValueError(
+                f"is {len(value)} characters long, more than the {MAX_NARRATION_CHARS} a scene "
+                "can hold; shorten it (or split the scene)"
+            )
+        return value.strip()
 
     @field_validator("*")
     @classmethod
@@ -148,6 +161,8 @@ def _describe(err: ValidationError, data: Any) -> str:
         if problem["type"] == "missing":
             message = "missing (required)"
         got = problem.get("input")
+        if isinstance(got, str) and len(got) > 60:
+            got = got[:57] + "..."
         shown = (
             f" (got {got!r})"
             if isinstance(got, str | int | float)

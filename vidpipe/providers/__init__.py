@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from vidpipe.errors import BadInput
 from vidpipe.project.settings import STAGES, ProjectSettings, describe_validation_error
+from vidpipe.project.stages import SOUND_STAGES
 from vidpipe.providers.base import Provider
 
 # name -> "module:Class", imported only when a project uses it (keeps optional SDKs lazy)
@@ -17,6 +18,27 @@ BUILTIN = {
     "local": "vidpipe.providers.local:LocalProvider",
     "google": "vidpipe.providers.google:GoogleProvider",
 }
+
+
+# The sound stages are served by classes of their own, under the same provider names (a
+# provider's options stay one model, that of its main class); plugins add theirs under the
+# entry point group `vidpipe.<stage>` (e.g. `vidpipe.narration`).
+SOUND_BUILTIN = {
+    "narration": {
+        "local": "vidpipe.providers.local_sound:LocalNarrator",
+        "google": "vidpipe.providers.google_speech:GoogleNarrator",
+    },
+    "music": {"local": "vidpipe.providers.local_sound:LocalMusic"},
+}
+
+
+def sound_available(stage: str) -> dict[str, str]:
+    from importlib.metadata import entry_points  # (importing it takes milliseconds)
+
+    found = dict(SOUND_BUILTIN[stage])
+    for point in entry_points(group=f"vidpipe.{stage}"):
+        found.setdefault(point.name, point.value)
+    return found
 
 
 def available() -> dict[str, str]:
@@ -36,6 +58,15 @@ def plugins() -> dict[str, str]:
 
 
 def provider_class(name: str, stage: str) -> type[Provider]:
+    if stage in SOUND_STAGES:
+        builtin = SOUND_BUILTIN[stage]
+        makers = builtin if name in builtin else sound_available(stage)
+        if name not in makers:
+            raise BadInput(
+                f"provider {name!r} cannot make the {stage} stage; use one of: "
+                f"{', '.join(sorted(makers))}"
+            )
+        return _load(makers[name])
     # a built-in needs no scan of the installed packages (built-ins win over plugins anyway)
     known = BUILTIN if name in BUILTIN else available()
     if name not in known:
@@ -76,7 +107,15 @@ def check_providers(settings: ProjectSettings, source: str = "settings") -> Proj
     settings = settings.model_copy(update={"provider_options": options})
     for stage in STAGES:
         provider_for(stage, settings).check(stage)
+    for stage in sound_stages_in_use(settings):
+        provider_for(stage, settings).check(stage)
     return settings
+
+
+def sound_stages_in_use(settings: ProjectSettings) -> list[str]:
+    """The sound stages a build of these settings runs."""
+    on = {"narration": settings.narration, "music": settings.music}
+    return [stage for stage in SOUND_STAGES if on[stage]]
 
 
 def validate_options(settings: ProjectSettings) -> dict[str, dict[str, Any]]:
@@ -84,6 +123,7 @@ def validate_options(settings: ProjectSettings) -> dict[str, dict[str, Any]]:
     provider in use filled in (raises ValueError naming the bad `<provider>.<option>`)."""
     known = available()
     in_use = {getattr(settings.providers, stage) for stage in STAGES}
+    in_use |= {getattr(settings.providers, stage) for stage in sound_stages_in_use(settings)}
     checked: dict[str, dict[str, Any]] = {}
     for name in sorted(set(settings.provider_options) | (in_use & set(known))):
         given = settings.provider_options.get(name, {})

@@ -1,4 +1,5 @@
-"""The provider interface: three stages, each served by whichever provider the project names.
+"""The provider interface: the stages (storyboard, keyframe, clip; narration and music for the
+sound), each served by whichever provider the project names.
 
 The core only talks to this interface; it never asks which provider it has.
 """
@@ -37,6 +38,21 @@ class ClipJob:
     # where the provider may record a paid job in progress (e.g. a video operation's name):
     # kept across a killed build, removed by the caller once the clip is in place
     pending: Path | None = None
+
+
+@dataclass(frozen=True)
+class NarrationJob:
+    scene: Scene
+    settings: ProjectSettings
+    out: Path  # write a WAV file of the scene's narration here (any rate; mono)
+
+
+@dataclass(frozen=True)
+class MusicJob:
+    storyboard: Storyboard
+    settings: ProjectSettings
+    seconds: float  # the length of the film
+    out: Path  # write a WAV file of the music bed here (any rate), `seconds` long
 
 
 class Provider:
@@ -86,4 +102,12 @@ class Provider:
         raise NotImplementedError
 
     def render_clip(self, job: ClipJob) -> Provenance:
+        raise NotImplementedError
+
+    def speak(self, job: NarrationJob) -> Provenance:
+        """The narration stage: `job.scene.narration` read aloud in `settings.voice`."""
+        raise NotImplementedError
+
+    def compose(self, job: MusicJob) -> Provenance:
+        """The music stage: a bed for the whole film."""
         raise NotImplementedError

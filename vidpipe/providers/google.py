@@ -63,6 +63,9 @@ class SceneDraft(BaseModel):
     video_prompt: str
     camera: str
     caption: str
+    narration: str = Field(
+        "", description="what a narrator says over the scene: a sentence that fits its length"
+    )
 
 
 def storyboard_draft(count: int) -> type[BaseModel]:

@@ -65,13 +65,23 @@ class ImageModel(BaseModel):
     usd_per_image: Annotated[float, Field(ge=0)]
 
 
+class SpeechModel(BaseModel):
+    """A Gemini speech (TTS) model: billed by the second of audio it makes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    usd_per_second: Annotated[float, Field(ge=0)]
+    voices: Annotated[list[str], Field(min_length=1)]  # the first one is the default
+
+
 class Catalog(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    defaults: dict[Literal["text_model", "image_model", "video_model"], str]
+    defaults: dict[Literal["text_model", "image_model", "video_model", "speech_model"], str]
     text: dict[str, TextModel]
     image: dict[str, ImageModel]
     video: dict[str, VideoModel]
+    speech: dict[str, SpeechModel] = {}
 
 
 def catalog_path() -> Path:
@@ -113,6 +123,10 @@ class GoogleOptions(BaseModel):
     video_model: Annotated[str, Field(min_length=1)] = Field(
         default_factory=_default("video_model")
     )
+    # the narrator (narration_provider=google); the voice is the project's `voice=`
+    speech_model: Annotated[str, Field(min_length=1)] = Field(
+        default_factory=_default("speech_model")
+    )
     # what Veo renders; the clip is then scaled to the project's resolution
     video_resolution: Literal["720p", "1080p", "4k"] = "720p"
     negative_prompt: Annotated[str, Field(max_length=1000)] = ""
@@ -139,6 +153,9 @@ class GoogleOptions(BaseModel):
 
     def video(self) -> VideoModel:
         return _priced(catalog().video, self.video_model, "video_model")
+
+    def speech(self) -> SpeechModel:
+        return _priced(catalog().speech, self.speech_model, "speech_model")
 
 
 def _priced(models: dict[str, Any], name: str, setting: str) -> Any:

@@ -17,6 +17,7 @@ import yaml
 
 from vidpipe import templates
 from vidpipe.project.storyboard import Scene, Storyboard, within_limits
+from vidpipe.providers.local_sound import local_narration
 
 FOLDER = "storyboard"
 DEFAULT_KIND = "story"
@@ -394,7 +395,8 @@ def plan_storyboard(prompt: str, style: str, count: int, duration: float) -> Sto
             "video_prompt": fill(beat["video_prompt"], part),
             "camera": fill(beat["camera"], part),
             "caption": caption,
-            "narration": fill(beat.get("narration", ""), part),
+            # what can be said in the scene's time (the narration step refuses more)
+            "narration": local_narration(fill(beat.get("narration", ""), part), caption, duration),
             "duration": duration,
         }
         scenes.append(Scene(**within_limits(Scene, fields)))
