@@ -43,20 +43,25 @@ def storyboard_is_current(project: Project, inputs: str) -> bool:
     return record.get("inputs") == inputs and record.get("sha256") == sha256_text(text)
 
 
-def scene_used(provider: Provider, stage: str, scene: Scene) -> dict[str, Any]:
-    """The fields of `scene` that the provider's `stage` uses (as it declares)."""
-    fields = provider.scene_fields(stage)
+def scene_used(
+    provider: Provider, stage: str, scene: Scene, declared: bool = True
+) -> dict[str, Any]:
+    """The fields of `scene` that the provider's `stage` uses (as it declares; `declared`
+    False: every field that may change the artifact, as before providers declared them)."""
+    fields = provider.scene_fields(stage) if declared else None
     if fields is None:
         return scene.keyframe_fields() if stage == "keyframe" else scene.clip_fields()
     return scene.model_dump(include=set(fields))
 
 
-def keyframe_config(settings: ProjectSettings, storyboard: Storyboard, scene: Scene) -> str:
+def keyframe_config(
+    settings: ProjectSettings, storyboard: Storyboard, scene: Scene, declared: bool = True
+) -> str:
     """Everything a scene's keyframe depends on, besides files (recorded in its provenance)."""
     provider = provider_for("keyframe", settings)
     return fingerprint(
         {
-            "scene": scene_used(provider, "keyframe", scene),
+            "scene": scene_used(provider, "keyframe", scene, declared),
             "characters": storyboard.characters,
             "size": settings.frame_size(),
             "style": settings.style,
@@ -65,12 +70,12 @@ def keyframe_config(settings: ProjectSettings, storyboard: Storyboard, scene: Sc
     )
 
 
-def clip_config(settings: ProjectSettings, scene: Scene) -> str:
+def clip_config(settings: ProjectSettings, scene: Scene, declared: bool = True) -> str:
     """Everything a scene's clip depends on besides its keyframe file."""
     provider = provider_for("clip", settings)
     return fingerprint(
         {
-            "scene": scene_used(provider, "clip", scene),
+            "scene": scene_used(provider, "clip", scene, declared),
             "size": settings.frame_size(),
             "style": settings.style,
             "fps": settings.fps,

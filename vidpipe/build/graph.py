@@ -31,6 +31,9 @@ from vidpipe.project.storyboard import Scene, fingerprint, load_storyboard
 from vidpipe.providers import provider_for
 
 INPUTS = "vidpipe_inputs"  # a task's meta: the fingerprint its step records in provenance
+# ... and the fingerprint of the same inputs as vidpipe took them before providers declared the
+# scene fields they use (only where it differs): a task done under it is not made again
+EARLIER_INPUTS = "vidpipe_earlier_inputs"
 
 
 def task_creators(project: Project) -> dict[str, Any]:
@@ -71,13 +74,15 @@ def task_creators(project: Project) -> dict[str, Any]:
             keyframe = rel(project.keyframe_file(scene.id))
             keyframe_inputs = keyframe_config(settings, storyboard, scene)
             clip_inputs = clip_config(settings, scene)
+            keyframe_before = keyframe_config(settings, storyboard, scene, declared=False)
+            clip_before = clip_config(settings, scene, declared=False)
             yield {
                 "name": scene_subtask(scene.id, "keyframe"),
                 "actions": [(steps.make_keyframe, [root, scene.id, keyframe_inputs])],
                 "file_dep": keyframes_used("keyframe", scene),
                 "targets": [keyframe],
                 "uptodate": [config_changed(keyframe_inputs)],
-                "meta": {INPUTS: keyframe_inputs},
+                "meta": {INPUTS: keyframe_inputs, EARLIER_INPUTS: keyframe_before},
             }
             yield {
                 "name": scene_subtask(scene.id, "clip"),
@@ -85,7 +90,7 @@ def task_creators(project: Project) -> dict[str, Any]:
                 "file_dep": [keyframe, *keyframes_used("clip", scene)],
                 "targets": [rel(project.clip_file(scene.id))],
                 "uptodate": [config_changed(clip_inputs)],
-                "meta": {INPUTS: clip_inputs},
+                "meta": {INPUTS: clip_inputs, EARLIER_INPUTS: clip_before},
             }
 
     @create_after(executed=SCENE_TASK)

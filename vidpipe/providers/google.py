@@ -302,6 +302,7 @@ class GoogleProvider(Provider):
             response_modalities=["TEXT", "IMAGE"], image_config=image_config
         )
         with _slot("keyframe", o.keyframe_concurrency), self._calling("image_model", o.image_model):
+            job.paying()
             response = client.models.generate_content(
                 model=o.image_model, contents=contents, config=config
             )
@@ -414,6 +415,7 @@ class GoogleProvider(Provider):
             image=sdk.types.Image(image_bytes=request.image, mime_type="image/png"),
         )
         attempt = 1
+        job.paying()  # counted as spent from here (a refusal gives it back)
         while True:
             try:
                 with self._calling("video_model", request.model):
