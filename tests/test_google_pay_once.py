@@ -4,11 +4,12 @@ polling, a hung call), injected in the loopback fake that the real google-genai 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 import pytest
-from conftest import REPO, doit_env, only_project, probe, wait_until
+from conftest import REPO, doit_env, only_project, probe, run_doit, wait_until
 from fake_google import Fault
 from test_google import generate, resume, scene_of
 
@@ -166,3 +167,16 @@ def test_a_resume_with_nothing_to_do_does_not_import_the_sdk(projects, fake, ver
     imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()]
     assert "vidpipe.providers.google_env" in imported  # the provider was asked
     assert not [name for name in imported if name.startswith("google.genai")]
+
+
+def test_a_refused_poll_keeps_the_clip_counted_as_paid(projects, fake, vertex):
+    # the job is made (and paid for); the check on it is refused: the budget keeps it
+    fake.faults.append(Fault("poll", status=403, message="Permission denied", times=None))
+    result = generate(vertex, "yes=1", "budget=1.10", "workers=1")  # room for 2 clips
+    assert result.returncode == 1
+    assert "Google refused the credentials (403" in result.stdout
+    assert "over budget=$1.10" in result.stdout  # s1 and s2 are paid: s3 does not fit
+    assert [scene_of(call) for call in fake.jobs()] == ["s1", "s2"]
+    project = only_project(projects)
+    status = json.loads(run_doit("status", f"id={project.id}", "format=json", **vertex).stdout)
+    assert status["cost_spent_usd"] == pytest.approx(0.01 + 3 * 0.04 + 2 * 0.48)

@@ -9,8 +9,14 @@ import signal
 
 import pytest
 from conftest import only_project, run_doit, start_doit, wait_until
+from doit.dependency import Dependency
+from doit.loader import generate_tasks
 from test_google import GOOGLE, edit_scene, estimate_in, generate, priced, resume
 
+from vidpipe.build import graph
+from vidpipe.build.depdb import DurableSqliteDB
+from vidpipe.build.estimate import DEP_FILE
+from vidpipe.project.provenance import sha256_text
 from vidpipe.project.settings import ProjectSettings
 from vidpipe.providers.google import GoogleProvider
 from vidpipe.providers.google_options import catalog
@@ -123,3 +129,42 @@ def test_what_a_killed_build_paid_for_counts_as_spent(projects, fake, vertex):
     assert resume(project, vertex, "yes=1").returncode == 0
     status = json.loads(run_doit("status", f"id={project.id}", "format=json").stdout)
     assert status["cost_spent_usd"] == pytest.approx(round(priced(fake.paid()), 2))
+
+
+@pytest.mark.slow
+def test_a_project_built_before_the_fields_were_declared_is_not_made_again(
+    projects, fake, vertex, monkeypatch
+):
+    """A project whose scenes an earlier vidpipe built (fingerprinted on every scene field,
+    its records without a file stamp) is up to date after the upgrade: nothing is paid."""
+    assert generate(vertex, "yes=1").returncode == 0
+    project = only_project(projects)
+    for name, value in vertex.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(project.root)
+    creator = graph.task_creators(project)["task_scene"]
+    deps = Dependency(DurableSqliteDB, DEP_FILE)
+    for task in generate_tasks("scene", creator()):
+        if not task.actions:
+            continue
+        earlier = task.meta[graph.EARLIER_INPUTS]
+        assert earlier != task.meta[graph.INPUTS]  # the upgrade changed the fingerprint
+        deps.backend.set(task.name, "_values_:", {"_config_changed": earlier})
+        artifact = project.root / task.targets[0]
+        record_file = project.provenance_file(artifact)
+        record = json.loads(record_file.read_text())
+        del record["stamp"]
+        record["inputs"] = sha256_text(earlier)
+        record_file.write_text(json.dumps(record))
+    deps.close()
+
+    before = len(fake.calls)
+    result = resume(project, vertex)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"up to date: {project.final_file}" in result.stdout
+    assert fake.calls[before:] == []
+    status = json.loads(run_doit("status", f"id={project.id}", "format=json", **vertex).stdout)
+    assert {scene["clip"]["state"] for scene in status["scenes"]} == {"done"}
+    # and a caption edit costs nothing from now on
+    edit_scene(project, "s1", caption="Later")
+    assert resume(project, vertex).returncode == 0 and fake.calls[before:] == []

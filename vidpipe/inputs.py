@@ -53,22 +53,30 @@ def storyboard_is_current(project: Project, inputs: str) -> bool:
     return record.get("inputs") == inputs and record.get("sha256") == sha256_text(text)
 
 
-def scene_used(provider: Provider, stage: str, scene: Scene) -> dict[str, Any]:
-    """The fields of `scene` that the provider's `stage` uses (as it declares)."""
-    fields = provider.scene_fields(stage)
+def scene_used(
+    provider: Provider, stage: str, scene: Scene, declared: bool = True
+) -> dict[str, Any]:
+    """The fields of `scene` that the provider's `stage` uses (as it declares; `declared`
+    False: every field that may change the artifact, as before providers declared them)."""
+    fields = provider.scene_fields(stage) if declared else None
     if fields is None:
         return scene.keyframe_fields() if stage == "keyframe" else scene.clip_fields()
     return scene.model_dump(include=set(fields))
 
 
 def keyframe_config(
-    settings: ProjectSettings, storyboard: Storyboard, scene: Scene, provider: Provider
+    settings: ProjectSettings,
+    storyboard: Storyboard,
+    scene: Scene,
+    provider: Provider,
+    declared: bool = True,
 ) -> str:
     """Everything a scene's keyframe depends on, besides files (recorded in its provenance);
-    `provider`: the keyframe stage's."""
+    `provider`: the keyframe stage's; `declared` False: the scene's fields as vidpipe took
+    them before providers declared the ones they use."""
     return fingerprint(
         {
-            "scene": scene_used(provider, "keyframe", scene),
+            "scene": scene_used(provider, "keyframe", scene, declared),
             "characters": storyboard.characters,
             "size": settings.frame_size(),
             "style": settings.style,
@@ -77,12 +85,14 @@ def keyframe_config(
     )
 
 
-def clip_config(settings: ProjectSettings, scene: Scene, provider: Provider) -> str:
+def clip_config(
+    settings: ProjectSettings, scene: Scene, provider: Provider, declared: bool = True
+) -> str:
     """Everything a scene's clip depends on besides its keyframe file (`provider`: the clip
-    stage's)."""
+    stage's; `declared`: as for keyframe_config)."""
     return fingerprint(
         {
-            "scene": scene_used(provider, "clip", scene),
+            "scene": scene_used(provider, "clip", scene, declared),
             "size": settings.frame_size(),
             "style": settings.style,
             "fps": settings.fps,
@@ -115,6 +125,9 @@ class Artifact:
     config: str  # the fingerprint of what it is made from besides files
     files: tuple[Path, ...]  # the files it is made from
     also: tuple[Path, ...] = ()  # other files the same step writes (final.vtt beside final.srt)
+    # the fingerprint of the same inputs as vidpipe took them before providers declared the
+    # scene fields they use, where it differs: a task done under it is not made again
+    earlier: str | None = None
 
 
 def reference_keyframes(
@@ -147,12 +160,14 @@ def artifacts(project: Project, storyboard: Storyboard) -> list[Artifact]:
                 keyframe,
                 keyframe_config(settings, storyboard, scene, keyframer),
                 tuple(keyframe_refs.values()),
+                earlier=keyframe_config(settings, storyboard, scene, keyframer, declared=False),
             ),
             Artifact(
                 scene_task(scene.id, "clip"),
                 project.clip_file(scene.id),
                 clip_config(settings, scene, animator),
                 (keyframe, *clip_refs.values()),
+                earlier=clip_config(settings, scene, animator, declared=False),
             ),
         ]
     if settings.has_sound():

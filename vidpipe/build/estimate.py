@@ -12,7 +12,6 @@ import contextlib
 from dataclasses import dataclass
 
 from doit.dependency import Dependency
-from doit.loader import generate_tasks
 from doit.task import Task
 
 from vidpipe.build import graph, steps
@@ -55,14 +54,7 @@ def plan_build(project: Project, only: list[str] | None = None) -> BuildPlan:
         charges += fresh_sound_charges(settings)
         return BuildPlan(None, charges if only is None or _calls_providers(only) else [])
     with contextlib.chdir(project.root):  # the graph's paths are relative to the project
-        # every task after the storyboard, from every creator of the graph
-        tasks = [
-            task
-            for name, creator in graph.task_creators(project).items()
-            if name != "task_storyboard"
-            for task in generate_tasks(name.removeprefix("task_"), creator())
-            if task.actions
-        ]
+        tasks = graph.later_tasks(project)
         stale = _out_of_date(tasks)
     # a step also runs when a file it uses is rebuilt before it
     made_by = {target: task.name for task in tasks for target in task.targets}

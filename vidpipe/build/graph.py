@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from doit import create_after
+from doit.loader import generate_tasks
+from doit.task import Task
 from doit.tools import config_changed
 
 from vidpipe.build import sound_steps, steps
@@ -47,6 +49,9 @@ CUT_STEPS = {
 }
 
 INPUTS = "vidpipe_inputs"  # a task's meta: the fingerprint its step records in provenance
+# ... and the fingerprint of the same inputs as vidpipe took them before providers declared the
+# scene fields they use (only where it differs): a task done under it is not made again
+EARLIER_INPUTS = "vidpipe_earlier_inputs"
 
 
 def task_creators(project: Project) -> dict[str, Any]:
@@ -75,7 +80,7 @@ def task_creators(project: Project) -> dict[str, Any]:
             "task_dep": [name for name in after if f"task_{name}" in creators],
             "targets": [rel(path) for path in (artifact.target, *artifact.also)],
             "uptodate": [config_changed(artifact.config)],
-            "meta": {INPUTS: artifact.config},
+            "meta": {INPUTS: artifact.config, EARLIER_INPUTS: artifact.earlier},
         }
 
     def task_storyboard() -> dict[str, Any]:
@@ -114,3 +119,14 @@ def task_creators(project: Project) -> dict[str, Any]:
     creators: dict[str, Any] = {"task_storyboard": task_storyboard, "task_scene": task_scene}
     creators |= {f"task_{name}": cut_creator(name) for name in cuts if wanted.get(name, True)}
     return creators
+
+
+def later_tasks(project: Project) -> list[Task]:
+    """Every task after the storyboard, as doit sees them (call in the project's folder)."""
+    return [
+        task
+        for name, creator in task_creators(project).items()
+        if name != "task_storyboard"
+        for task in generate_tasks(name.removeprefix("task_"), creator())
+        if task.actions
+    ]

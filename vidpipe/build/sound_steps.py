@@ -18,8 +18,14 @@ from vidpipe.inputs import spoken as read_aloud
 from vidpipe.media import ffmpeg, mix, mux, sound, stitch, subtitles
 from vidpipe.project import costs
 from vidpipe.project.folder import Project
-from vidpipe.project.provenance import Provenance, sha256_text, write_provenance
-from vidpipe.project.stages import FINAL_TASK, SOUNDTRACK_TASK, SUBTITLES_TASK
+from vidpipe.project.provenance import Provenance, file_stamp, sha256_text, write_provenance
+from vidpipe.project.stages import (
+    FINAL_TASK,
+    MUSIC_TASK,
+    SOUNDTRACK_TASK,
+    SUBTITLES_TASK,
+    scene_task,
+)
 from vidpipe.project.storyboard import Scene, Storyboard, load_storyboard
 from vidpipe.providers import provider_for
 from vidpipe.providers.base import MusicJob, NarrationJob
@@ -65,14 +71,22 @@ def spoken(project: Project, storyboard: Storyboard) -> list[Scene]:
 
 
 def _record(
-    project: Project, storyboard: Storyboard, task: str, record: Provenance, started: float
+    project: Project,
+    storyboard: Storyboard,
+    task: str,
+    record: Provenance,
+    started: float,
+    partial: Path,
+    inputs: str,
 ) -> None:
-    """The provenance of the task's artifact: the fingerprint and the files it was made from
-    (what a no-op resume checks, vidpipe.read.summary.is_up_to_date)."""
+    """The provenance of the task's artifact, written before `partial` is renamed into place
+    (so that a kill after the rename finds it done): `inputs` (the fingerprint the graph gave
+    the step) and the files it was made from, which a no-op resume checks, and the finished
+    file's stamp."""
     made = artifact(project, storyboard, task)
-    files = file_inputs(project, made.files)
-    write_provenance(project, made.target, record, started, inputs=sha256_text(made.config),
-                     files=files)  # fmt: skip
+    more = {"inputs": sha256_text(inputs), "files": file_inputs(project, made.files),
+            "stamp": file_stamp(partial)}  # fmt: skip
+    write_provenance(project, made.target, record, started, **more)
 
 
 def _fitted(scene: Scene, seconds: float, window: Window) -> None:
@@ -91,7 +105,8 @@ def _fitted(scene: Scene, seconds: float, window: Window) -> None:
 def make_narration(root: str, scene_id: str, inputs: str) -> None:
     """The scene's narration, spoken: a mono WAV at the project's rate, silence trimmed."""
     project = Project(Path(root))
-    scene = load_storyboard(project.storyboard_file).scene(scene_id)
+    storyboard = load_storyboard(project.storyboard_file)
+    scene = storyboard.scene(scene_id)
     target = project.narration_file(scene_id)
     started = time.time()
     provider = provider_for("narration", project.settings)
@@ -107,8 +122,10 @@ def make_narration(root: str, scene_id: str, inputs: str) -> None:
         if not len(speech):
             raise StepFailed(f"scene {scene_id}: the narrator made no sound; edit its narration")
         sound.write_wav(partial, speech)
-    record.extra["seconds"] = round(len(speech) / sound.RATE, 3)
-    write_provenance(project, target, record, started, inputs=sha256_text(inputs), files={})
+        record.extra["seconds"] = round(len(speech) / sound.RATE, 3)
+        _record(
+            project, storyboard, scene_task(scene_id, "narration"), record, started, partial, inputs
+        )
 
 
 @_step
@@ -130,7 +147,7 @@ def make_music(root: str, inputs: str) -> None:
         finally:
             made.unlink(missing_ok=True)
         sound.write_wav(partial, bed)
-    write_provenance(project, target, record, started, inputs=sha256_text(inputs), files={})
+        _record(project, storyboard, MUSIC_TASK, record, started, partial, inputs)
 
 
 @_step
@@ -158,15 +175,15 @@ def make_soundtrack(root: str, inputs: str) -> None:
         lines.append(mix.Line(round((window.start + LEAD) * sound.RATE), speech))
     mixed = mix.mix(clips, music, lines, sound.RATE)
     track, level, peak = mix.normalise(mixed, sound.RATE, sound.measure)
-    with fsutil.writing(project.soundtrack_file) as partial:
-        sound.encode_aac(track, partial)
     extra = {
         "loudness_lufs": level,
         "true_peak_dbtp": peak,
         "speech_starts": [line.start / sound.RATE for line in lines],
     }
     record = Provenance("vidpipe", "numpy-mix", extra=extra)
-    _record(project, storyboard, SOUNDTRACK_TASK, record, started)
+    with fsutil.writing(project.soundtrack_file) as partial:
+        sound.encode_aac(track, partial)
+        _record(project, storyboard, SOUNDTRACK_TASK, record, started, partial, inputs)
 
 
 def _exactly(samples, length: int):
@@ -206,9 +223,10 @@ def make_subtitles(root: str, inputs: str) -> None:
     timed = cues(project, storyboard)
     srt_file, vtt_file = project.subtitle_files
     fsutil.write_text(vtt_file, subtitles.vtt(timed))
-    fsutil.write_text(srt_file, subtitles.srt(timed))
     record = Provenance("vidpipe", "subtitles", extra={"cues": len(timed)})
-    _record(project, storyboard, SUBTITLES_TASK, record, started)
+    with fsutil.writing(srt_file) as partial:
+        partial.write_text(subtitles.srt(timed), encoding="utf-8")
+        _record(project, storyboard, SUBTITLES_TASK, record, started, partial, inputs)
 
 
 @_step
@@ -230,9 +248,10 @@ def make_mux(root: str, inputs: str) -> None:
             settings.fps,
             fonts=fonts,
         )
-    extra = {"subtitles": bool(has_cues), "burnt_in": fonts is not None}
-    record = Provenance("vidpipe", "ffmpeg", extra=extra)
-    _record(project, load_storyboard(project.storyboard_file), FINAL_TASK, record, started)
+        extra = {"subtitles": bool(has_cues), "burnt_in": fonts is not None}
+        record = Provenance("vidpipe", "ffmpeg", extra=extra)
+        storyboard = load_storyboard(project.storyboard_file)
+        _record(project, storyboard, FINAL_TASK, record, started, partial, inputs)
 
 
 def font_folders() -> list[Path]:

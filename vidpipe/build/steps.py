@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,8 @@ def make_storyboard(root: str, inputs: str) -> None:
     started = time.time()
     provider = provider_for("storyboard", project.settings)
     charges = provider.estimate("storyboard", project.settings.clip_duration)
-    with costs.reserving(project.root, charges, "the storyboard"):
+    with costs.reserving(project.root, charges, "the storyboard") as spend:
+        spend.paying()  # one call, made at once
         try:
             storyboard, record = provider.write_storyboard()
         except ValidationError as err:  # a provider's (a plugin's) scenes out of bounds
@@ -133,8 +135,8 @@ def make_keyframe(root: str, scene_id: str, inputs: str) -> None:
     with fsutil.writing(target) as partial:
         job = keyframe_job(project, storyboard, scene_id, partial)
         charges = charges_of(provider, "keyframe", job)
-        with costs.reserving(project.root, charges, f"scene {scene_id}: keyframe"):
-            record = provider.draw_keyframe(job)
+        with costs.reserving(project.root, charges, f"scene {scene_id}: keyframe") as spend:
+            record = provider.draw_keyframe(replace(job, paying=spend.paying))
         files = file_inputs(project, job.references.values())
         # recorded before the rename, so that a kill after it finds the keyframe done
         more = {"inputs": sha256_text(inputs), "files": files, "stamp": file_stamp(partial)}
@@ -152,8 +154,8 @@ def make_clip(root: str, scene_id: str, inputs: str) -> None:
     with fsutil.writing(target) as partial:
         job = clip_job(project, storyboard, scene_id, partial)
         label = f"scene {scene_id}: clip"
-        with costs.reserving(project.root, charges_of(provider, "clip", job), label):
-            record = provider.render_clip(job)
+        with costs.reserving(project.root, charges_of(provider, "clip", job), label) as spend:
+            record = provider.render_clip(replace(job, paying=spend.paying))
         # any provider's clip is brought to the project's encoding once, here, not per stitch
         spec = clip_spec(project, job.scene)
         record.extra["conformed"] = clipformat.conform(partial, spec)

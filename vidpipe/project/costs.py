@@ -7,8 +7,8 @@ call that would take the run over `budget=` (or the project over its `project_bu
 made; a call that fails before anything is paid for (`NothingPaid`: refused, or never sent) gives
 its reservation back.
 
-What is committed is written to the project's spend log (`.vidpipe/spent.jsonl`) before the
-call is made, so what a project spent counts killed builds too.
+What is paid for is written to the project's spend log (`.vidpipe/spent.jsonl`) as the paid
+request is sent, so what a project spent counts killed builds too.
 """
 
 from __future__ import annotations
@@ -199,23 +199,41 @@ def run_ledger(root: Path, budget: float | None, cap: float | None = None) -> It
         _ledgers.pop(root.resolve(), None)
 
 
+class Spend:
+    """What a reserved call costs, logged as spent once it is paid for (`paying`)."""
+
+    def __init__(self, root: Path, cost: float, label: str) -> None:
+        self.root, self.cost, self.label = root, cost, label
+        self.logged = False
+
+    def paying(self) -> None:
+        """The paid request is about to be sent: count it (once)."""
+        if self.cost and not self.logged:
+            _log_spend(self.root, self.cost, self.label)
+            self.logged = True
+
+    def unpaid(self) -> None:
+        if self.logged:
+            _log_spend(self.root, -self.cost, f"{self.label} (failed before anything was paid)")
+            self.logged = False
+
+
 @contextlib.contextmanager
-def reserving(root: Path, charges: list[Charge], label: str) -> Iterator[None]:
-    """Commit to `charges` before making the calls inside (raises OverBudget) and log them as
-    spent; a NothingPaid failure releases them. A step run outside a build (no ledger) has no
-    cap."""
+def reserving(root: Path, charges: list[Charge], label: str) -> Iterator[Spend]:
+    """Commit to `charges` before making the calls inside (raises OverBudget). They are
+    logged as spent when the provider says it is paying, or else when the calls return; a
+    NothingPaid failure releases them. A step run outside a build (no ledger) has no cap."""
     ledger = _ledgers.get(root.resolve())
     cost = ledger.reserve(charges, label) if ledger is not None else total(charges)
-    if cost:
-        _log_spend(root, cost, label)
+    spend = Spend(root, cost, label)
     try:
-        yield
+        yield spend
     except NothingPaid:
         if ledger is not None:
             ledger.release(cost)
-        if cost:
-            _log_spend(root, -cost, f"{label} (failed before anything was paid)")
+        spend.unpaid()
         raise
+    spend.paying()
 
 
 def spent(root: Path) -> float:

@@ -66,11 +66,14 @@ def file_stamp(path: Path) -> dict[str, int]:
     return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
-def made_as_recorded(project: Project, artifact: Path, inputs: str) -> bool:
+def made_as_recorded(project: Project, artifact: Path, inputs: str, stamped: bool = True) -> bool:
     """True when `artifact` is the complete file its record describes, made from `inputs`
-    (a fingerprint) and from input files that are as they were then."""
+    (a fingerprint) and from input files that are as they were then. `stamped` False: a
+    record from before records described their file (its file is taken as it is)."""
     record = read_provenance(project, artifact)
-    if record is None or not artifact.exists() or record.get("stamp") != file_stamp(artifact):
+    if record is None or not artifact.exists():
+        return False
+    if stamped and record.get("stamp") != file_stamp(artifact):
         return False
     if record.get("inputs") != sha256_text(inputs):
         return False
@@ -79,6 +82,13 @@ def made_as_recorded(project: Project, artifact: Path, inputs: str) -> bool:
         if not path.exists() or path.stat().st_mtime_ns != mtime:
             return False
     return True
+
+
+def restamp(project: Project, artifact: Path, inputs: str) -> None:
+    """Bring an artifact's record up to date: made from `inputs`, as its file is now."""
+    record = read_provenance(project, artifact) or {}
+    record.update(inputs=sha256_text(inputs), stamp=file_stamp(artifact))
+    fsutil.write_text(project.provenance_file(artifact), json.dumps(record, indent=2) + "\n")
 
 
 def storyboard_written(project: Project) -> set[str]:

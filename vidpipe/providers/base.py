@@ -6,6 +6,7 @@ The core only talks to this interface; it never asks which provider it has.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,6 +26,9 @@ class KeyframeJob:
     settings: ProjectSettings
     out: Path  # write the PNG here (a temporary name; the caller moves it into place)
     references: dict[str, Path] = field(default_factory=dict)  # scene id -> its keyframe
+    # call right before the paid request is sent: it is then counted as spent, also if the
+    # build is killed while it runs (a provider that never calls it is counted when it returns)
+    paying: Callable[[], None] = lambda: None
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class ClipJob:
     # where the provider may record a paid job in progress (e.g. a video operation's name):
     # kept across a killed build, removed by the caller once the clip is in place
     pending: Path | None = None
+    paying: Callable[[], None] = lambda: None  # as KeyframeJob.paying
 
 
 @dataclass(frozen=True)

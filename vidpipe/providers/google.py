@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import BaseModel, Field, ValidationError, create_model
 
 from vidpipe import fsutil, templates
-from vidpipe.errors import BadInput, StepFailed
+from vidpipe.errors import BadInput, NothingPaid, StepFailed
 from vidpipe.project.costs import Charge, total
 from vidpipe.project.settings import STAGES, describe_validation_error
 from vidpipe.project.storyboard import Scene, Storyboard, within_limits
@@ -302,6 +302,7 @@ class GoogleProvider(Provider):
             response_modalities=["TEXT", "IMAGE"], image_config=image_config
         )
         with _slot("keyframe", o.keyframe_concurrency), self._calling("image_model", o.image_model):
+            job.paying()
             response = client.models.generate_content(
                 model=o.image_model, contents=contents, config=config
             )
@@ -329,7 +330,10 @@ class GoogleProvider(Provider):
             resumed = name is not None
             if name is None:
                 name = self._start_video(job, request)
-            operation = self._wait(job, name)
+            try:  # the job is made and paid for: no failure from here on is unpaid
+                operation = self._wait(job, name)
+            except NothingPaid as err:
+                raise StepFailed(str(err)) from None
         # as Veo made it: the build brings every clip to the project's format
         job.out.write_bytes(self._video_bytes(job, operation))
         return Provenance(
@@ -414,6 +418,7 @@ class GoogleProvider(Provider):
             image=sdk.types.Image(image_bytes=request.image, mime_type="image/png"),
         )
         attempt = 1
+        job.paying()  # counted as spent from here (a refusal gives it back)
         while True:
             try:
                 with self._calling("video_model", request.model):
