@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from vidpipe import templates
+from vidpipe.errors import BadInput
 from vidpipe.providers.local import plan_scenes
 from vidpipe.providers.local_paint import paint_layers, read_look
 from vidpipe.providers.local_story import character_names, kinds, pick_beats
@@ -244,3 +245,35 @@ def test_every_kind_file_is_valid():
         needed = {"title", "rank", "description", "image_prompt", "video_prompt", "camera"}
         for beat in kind.spec["beats"]:
             assert needed <= set(beat), (kind.name, beat.get("title"))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("beats: [unclosed", "not valid YAML"),
+        ("title: x\nbeats: []\n", "no beats"),
+        ("title: x\nbeats:\n  - title: A\n    rank: 1\n", "beat 1 has no description"),
+        (
+            "title: x\nbeats:\n  - {title: A, rank: 1, description: '{{ nonsense }}', "
+            "image_prompt: a, video_prompt: b, camera: pan}\n",
+            "'nonsense' is undefined; fix the template",
+        ),
+        (
+            "title: x\nbeats:\n  - {title: A, rank: 1, description: '', "
+            "image_prompt: a, video_prompt: b, camera: pan}\n",
+            "makes a scene whose description is invalid",
+        ),
+    ],
+)
+def test_a_broken_kind_file_is_one_clear_error(tmp_path, monkeypatch, content, message):
+    folder = tmp_path / "templates"
+    shutil.copytree(templates.templates_dir(), folder)
+    for path in (folder / "storyboard").glob("*.yaml"):
+        path.unlink()
+    (folder / "storyboard" / "broken.yaml").write_text(content)
+    monkeypatch.setenv(templates.TEMPLATES_ENV, str(folder))
+    with pytest.raises(BadInput) as err:
+        plan_scenes("A lighthouse keeper finds a message in a bottle", "plain", 2, 4.0)
+    text = str(err.value)
+    assert "broken.yaml" in text and message in text, text
+    assert "\n" not in text

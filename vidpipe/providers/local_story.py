@@ -10,12 +10,17 @@ prompt pasted into a sentence.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import jinja2
+import pydantic
 import yaml
 
 from vidpipe import templates
+from vidpipe.errors import BadInput
 from vidpipe.project.storyboard import Scene, Storyboard, within_limits
 from vidpipe.providers.local_sound import local_narration
 
@@ -94,6 +99,7 @@ LEAD_INS = re.compile(
 @dataclass(frozen=True)
 class Kind:
     name: str
+    path: Path
     source: str  # the file's text (part of the storyboard's fingerprint)
     spec: dict[str, Any]
 
@@ -102,13 +108,49 @@ class Kind:
         return [str(cue).lower() for cue in self.spec.get("match", [])]
 
 
+REQUIRED = ("title", "rank", "description", "image_prompt", "video_prompt", "camera")
+
+
 def kinds() -> list[Kind]:
-    """Every kind in templates/storyboard/, by file name."""
+    """Every kind in templates/storyboard/, by file name; a broken file is a BadInput."""
+    folder = templates.templates_dir() / FOLDER
     found = []
-    for path in sorted((templates.templates_dir() / FOLDER).glob("*.yaml")):
+    for path in sorted(folder.glob("*.yaml")):
         text = path.read_text(encoding="utf-8")
-        found.append(Kind(path.stem, text, yaml.safe_load(text)))
+        try:
+            spec = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            problem = str(err).splitlines()[0]
+            raise BadInput(f"{path}: not valid YAML ({problem}); fix the file") from None
+        problem = _problem(spec)
+        if problem:
+            raise BadInput(f"{path}: {problem}; fix the file (story.yaml shows every field)")
+        found.append(Kind(path.stem, path, text, spec))
+    if not found:
+        raise BadInput(f"{folder} holds no kinds of storyboard (*.yaml); restore them")
     return found
+
+
+def _problem(spec: object) -> str:
+    """What is wrong with a kind file's content ("" when nothing)."""
+    if not isinstance(spec, dict):
+        return "not a mapping with a title, match words and beats"
+    if not isinstance(spec.get("title"), str):
+        return "no title"
+    if not isinstance(spec.get("match", []), list):
+        return "match is not a list of words"
+    beats = spec.get("beats")
+    if not isinstance(beats, list) or not beats:
+        return "no beats"
+    for number, beat in enumerate(beats, start=1):
+        if not isinstance(beat, dict):
+            return f"beat {number} is not a mapping"
+        missing = [field for field in REQUIRED if field not in beat]
+        if missing:
+            return f"beat {number} has no {', '.join(missing)}"
+        if not isinstance(beat["rank"], int | float) or isinstance(beat["rank"], bool):
+            return f"beat {number}: rank is not a number"
+    return ""
 
 
 def detect_kind(prompt: str, available: list[Kind]) -> Kind:
@@ -120,8 +162,9 @@ def detect_kind(prompt: str, available: list[Kind]) -> Kind:
     if best == 0:
         # a prompt that says what happens is a story; one that only names a thing or a place
         # ("a rainy street in Tokyo at night") is a mood piece
-        acts = read_prompt(prompt)["action"] != "" or "mood" not in {k.name for k in available}
-        return next(kind for kind in available if kind.name == (DEFAULT_KIND if acts else "mood"))
+        acts = read_prompt(prompt)["action"] != ""
+        wanted = DEFAULT_KIND if acts else "mood"
+        return next((kind for kind in available if kind.name == wanted), available[0])
     return next(kind for score, kind in scores if score == best)
 
 
@@ -365,7 +408,7 @@ def pick_beats(beats: list[dict[str, Any]], count: int) -> list[tuple[dict[str, 
     if count <= len(beats):
         keep = sorted(beats, key=lambda beat: beat["rank"])[:count]
         return [(beat, 1) for beat in beats if beat in keep]
-    turn = next(i for i, beat in enumerate(beats) if beat.get("development"))
+    turn = next((i for i, beat in enumerate(beats) if beat.get("development")), len(beats) // 2)
     extra = [(beats[turn], part) for part in range(2, count - len(beats) + 2)]
     return [(b, 1) for b in beats[: turn + 1]] + extra + [(b, 1) for b in beats[turn + 1 :]]
 
@@ -376,15 +419,36 @@ def plan_storyboard(prompt: str, style: str, count: int, duration: float) -> Sto
     variables = template_variables(prompt, style)
 
     def fill(text: str, part: int) -> str:
-        rendered = templates.render_string(str(text), **variables, part=part).strip()
+        try:
+            rendered = templates.render_string(str(text), **variables, part=part).strip()
+        except jinja2.TemplateError as err:
+            raise BadInput(f"{kind.path}: {text!r}: {err}; fix the template") from None
         return re.sub(r"\s+", " ", rendered)
 
+    try:
+        return _plan(kind, fill, variables, count, duration)
+    except pydantic.ValidationError as err:
+        problem = err.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        raise BadInput(
+            f"{kind.path}: makes a scene whose {where} is invalid ({problem['msg']}); "
+            "fix the template"
+        ) from None
+
+
+def _plan(
+    kind: Kind,
+    fill: Callable[[str, int], str],
+    variables: dict[str, Any],
+    count: int,
+    duration: float,
+) -> Storyboard:
     scenes = []
     seen_captions: set[str] = set()
     for number, (beat, part) in enumerate(pick_beats(kind.spec["beats"], count), start=1):
         title = fill(beat["title"], part) + (f" ({part})" if part > 1 else "")
-        caption = fill(beat["caption"], part)
-        if caption in seen_captions:  # every scene's caption its own
+        caption = fill(beat.get("caption", ""), part)
+        if caption and caption in seen_captions:  # every scene's caption its own
             caption = f"{caption} ({number})"
         seen_captions.add(caption)
         fields = {
