@@ -19,9 +19,14 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 TARGET_LUFS = -16.0  # integrated loudness of the soundtrack
+TOLERANCE_LU = 0.5  # how near the target a limited track must come (streaming checks: 1 LU)
 CEILING_DBTP = -1.5  # true peak after the limiter: 0.5 dB under -1 dBTP for the AAC encoder
 SPEECH_DBFS = -20.0  # RMS of a line of speech before the whole track is normalised
-MUSIC_DBFS = -27.0  # RMS of the music bed between lines
+# a line's peaks are limited to this, and its level restored, three times over (its crest
+# comes down to about 13 dB, as broadcast speech is compressed), so that the whole track
+# reaches its loudness target with its peaks under the ceiling, or nearly
+SPEECH_PEAK_DB = -12.0
+MUSIC_DBFS = -28.0  # RMS of the music bed between lines
 DUCK_DB = -12.0  # the bed's gain under speech
 ATTACK = 0.25  # seconds the bed takes to duck before a line
 RELEASE = 0.5  # seconds it takes to come back after one
@@ -94,6 +99,8 @@ def mix(
     track = bed * envelope[:, None]
     for line in lines:
         speech = at_level(line.samples, SPEECH_DBFS)
+        for _ in range(3):  # peaks down, level back up: each round lowers the crest a little
+            speech = at_level(limit(speech, rate, SPEECH_PEAK_DB), SPEECH_DBFS)
         end = min(length, line.end)
         if end > line.start:
             track[line.start : end] += speech[: end - line.start, None]
@@ -130,11 +137,15 @@ def limit(track: NDArray[np.float32], rate: int, ceiling_db: float) -> NDArray[n
     windows = np.lib.stride_tricks.sliding_window_view(
         np.pad(need, reach, constant_values=1.0), 2 * reach + 1
     )
-    gains = windows.min(axis=1)
-    # the block gains as sample gains: ramps between blocks, never above the block's own
-    centres = np.arange(count) * block + block / 2
-    smooth = np.interp(np.arange(len(frames)), centres, gains)
-    gain = np.minimum(smooth, np.repeat(gains, block)[: len(frames)]).astype(np.float32)
+    gains = windows.min(axis=1).astype(np.float32)
+    # the block gains as sample gains: a moving average over a block ramps them from block to
+    # block, and no sample gets more gain than its own block allows
+    held = np.repeat(gains, block)[: len(frames)]
+    sums = np.concatenate([[0.0], np.cumsum(held, dtype=np.float64)])
+    ends = np.minimum(np.arange(len(held)) + block, len(held))
+    starts = np.maximum(ends - block, 0)
+    smooth = ((sums[ends] - sums[starts]) / (ends - starts)).astype(np.float32)
+    gain = np.minimum(smooth, held)
     return track * (gain[:, None] if track.ndim == 2 else gain)
 
 
@@ -158,14 +169,14 @@ def normalise(
     if not np.isfinite(level):
         return track, level, peak
     overshoot = max(0.0, peak - sample_peak_db(track)) + 0.2  # dB, inter-sample, with a margin
-    for _ in range(4):
+    for _ in range(3):
         gain = target - level
         louder = (track * 10 ** (gain / 20)).astype(np.float32)
         if peak + gain <= ceiling:
             return louder, target, peak + gain
         track = limit(louder, rate, ceiling - overshoot)
         level, peak = meter(track)
-        if abs(level - target) < 0.2 and peak <= ceiling:
+        if abs(level - target) <= TOLERANCE_LU and peak <= ceiling:
             break
         overshoot += max(0.0, peak - ceiling)
     return track, level, peak
