@@ -41,22 +41,27 @@ class BuildPlan:
         return self.steps is not None and not self.steps
 
 
-def plan_build(project: Project, only: list[str] | None = None) -> BuildPlan:
-    """The plan of a build of `project` (of only the `only` tasks, when given)."""
+def plan_build(
+    project: Project, only: list[str] | None = None, until: str | None = None
+) -> BuildPlan:
+    """The plan of a build of `project` (of only the `only` tasks, when given; up to the stage
+    `until`, when given)."""
     settings = project.settings
     if not storyboard_is_current(project, storyboard_inputs(project)):
         # a new storyboard: every scene will be new, as many as the settings ask for
         seconds = settings.clip_duration
         charges = provider_for("storyboard", settings).estimate("storyboard", seconds)
-        for _ in range(settings.scenes):
+        for _ in range(settings.scenes if until != "storyboard" else 0):
             charges += provider_for("keyframe", settings).estimate("keyframe", seconds)
-            charges += provider_for("clip", settings).estimate("clip", seconds)
+            if until is None:
+                charges += provider_for("clip", settings).estimate("clip", seconds)
         return BuildPlan(None, charges if only is None or _calls_providers(only) else [])
     with contextlib.chdir(project.root):  # the graph's paths are relative to the project
-        creators = graph.task_creators(project)
+        creators = graph.task_creators(project, until)
         tasks = [task for task in generate_tasks(SCENE_TASK, creators["task_scene"]())
-                 if task.actions]  # fmt: skip
-        tasks += generate_tasks(FINAL_TASK, creators["task_final"]())
+                 if task.actions] if "task_scene" in creators else []  # fmt: skip
+        if "task_final" in creators:
+            tasks += generate_tasks(FINAL_TASK, creators["task_final"]())
         stale = _out_of_date(tasks)
     # a step also runs when a file it uses is rebuilt before it
     made_by = {target: task.name for task in tasks for target in task.targets}

@@ -31,8 +31,9 @@ from vidpipe.project.storyboard import Scene, fingerprint, load_storyboard
 from vidpipe.providers import provider_for
 
 
-def task_creators(project: Project) -> dict[str, Any]:
-    """The namespace doit loads tasks from (as if it were a dodo.py for this project).
+def task_creators(project: Project, until: str | None = None) -> dict[str, Any]:
+    """The namespace doit loads tasks from (as if it were a dodo.py for this project); `until`
+    (a STOP_STAGES name) leaves out the tasks after that stage.
 
     doit runs with the project folder as its working directory and every path in the graph is
     relative to it, so a project folder can be moved or copied without rebuilding anything.
@@ -74,6 +75,8 @@ def task_creators(project: Project) -> dict[str, Any]:
                 "targets": [keyframe],
                 "uptodate": [config_changed(keyframe_inputs)],
             }
+            if until is not None:
+                continue
             yield {
                 "name": scene_subtask(scene.id, "clip"),
                 "actions": [(steps.make_clip, [root, scene.id, clip_inputs])],
@@ -94,4 +97,9 @@ def task_creators(project: Project) -> dict[str, Any]:
             ],
         }
 
-    return {"task_storyboard": task_storyboard, "task_scene": task_scene, "task_final": task_final}
+    creators: dict[str, Any] = {"task_storyboard": task_storyboard}
+    if until != "storyboard":
+        creators["task_scene"] = task_scene
+    if until is None:
+        creators["task_final"] = task_final
+    return creators

@@ -90,6 +90,7 @@ class BuildReporter:
     project: Project
     log: BuildLog
     progress: Progress
+    until: str | None = None  # the build stops after this stage (until=)
 
     def __init__(self, outstream, options: dict[str, Any]) -> None:
         self.started_at = time.monotonic()
@@ -100,7 +101,9 @@ class BuildReporter:
     def _emit(self, kind: str, task=None, **fields: Any) -> None:
         if self.total is None and self.project.storyboard_file.exists():
             with contextlib.suppress(VidpipeError):  # storyboard, two steps a scene, final cut
-                self.total = 2 * len(load_storyboard(self.project.storyboard_file).scenes) + 2
+                scenes = len(load_storyboard(self.project.storyboard_file).scenes)
+                per_scene = {None: 2, "keyframes": 1, "storyboard": 0}[self.until]
+                self.total = 1 + per_scene * scenes + (self.until is None)
         event = {
             "event": kind,
             "project": self.project.id,

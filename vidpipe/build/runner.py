@@ -80,23 +80,25 @@ def build_project(
     only: list[str] | None = None,
     prepare: Callable[[], None] | None = None,
     approval: costs.Approval | None = None,
+    until: str | None = None,
 ) -> int:
-    """Bring the project up to date (or only the `only` tasks, without their dependencies);
-    `prepare` runs first, under the project's lock. Paid work starts only with the user's
-    `approval`, within its budget. Returns an exit code (vidpipe.errors)."""
+    """Bring the project up to date (or only the `only` tasks, without their dependencies; or
+    only up to the stage `until`, a STOP_STAGES name, to review it); `prepare` runs first,
+    under the project's lock. Paid work starts only with the user's `approval`, within its
+    budget. Returns an exit code (vidpipe.errors)."""
     with project_lock(project):
         if prepare is not None:
             prepare()
         fsutil.remove_partials(project.root)
         check_project(project, out)
-        plan = plan_build(project, only)
+        plan = plan_build(project, only, until)
         approval = approval or costs.Approval()
         costs.approve(plan.charges, approval, project.id, out, as_json=json_progress)
         write_status(project, "pending")
         log = BuildLog()
         progress = (JsonProgress if json_progress else Progress)(out)
-        code = _run(project, plan, only, log, progress, approval)
-        outcome = _record_outcome(project, log, code)
+        code = _run(project, plan, only, log, progress, approval, until)
+        outcome = _record_outcome(project, log, code, until)
         if outcome == "failed":
             code = EXIT_BUILD_FAILED
     final = str(project.final_file)
@@ -105,6 +107,9 @@ def build_project(
                        "exit_code": code}, [])  # fmt: skip
     elif outcome == "complete":
         out.write(f"{'done' if log.ran else 'up to date'}: {final}\n")
+    elif outcome == "stopped":
+        out.write(f"stopped after the {until} for review; go on with: vidpipe resume "
+                  f"id={project.id}\n")  # fmt: skip
     elif outcome == "interrupted":
         out.write(f"interrupted; continue with: vidpipe resume id={project.id}\n")
     else:
@@ -119,6 +124,7 @@ def _run(
     log: BuildLog,
     progress: Progress,
     approval: costs.Approval,
+    until: str | None = None,
 ) -> int:
     """Run the steps of `plan` with doit; with none to run, doit is not started at all."""
     if plan.nothing_to_do:
@@ -129,16 +135,20 @@ def _run(
     # other scenes; the final cut waits until every scene has its clip
     args = ["run", "--continue", *(["--single", *only] if only else [])]
     with costs.run_ledger(project.root, approval.budget):
-        return _run_doit(project, log, progress, args)
+        return _run_doit(project, log, progress, args, until)
 
 
-def _run_doit(project: Project, log: BuildLog, progress: Progress, args: list[str]) -> int:
+def _run_doit(
+    project: Project, log: BuildLog, progress: Progress, args: list[str], until: str | None
+) -> int:
     reporter = type(
-        "ProjectReporter", (BuildReporter,), {"project": project, "log": log, "progress": progress}
+        "ProjectReporter",
+        (BuildReporter,),
+        {"project": project, "log": log, "progress": progress, "until": until},
     )
     loader = ModuleTaskLoader(
         {
-            **task_creators(project),
+            **task_creators(project, until),
             "DOIT_CONFIG": {
                 "backend": "vidpipe-durable",
                 "dep_file": ".vidpipe/doit.sqlite3",
@@ -162,9 +172,12 @@ def _run_doit(project: Project, log: BuildLog, progress: Progress, args: list[st
         ffmpeg.stop_children()
 
 
-def _record_outcome(project: Project, log: BuildLog, code: int) -> str:
+def _record_outcome(project: Project, log: BuildLog, code: int, until: str | None) -> str:
     """Write the final status, append the run to the project's run log, refresh the index."""
-    if code == EXIT_OK:
+    if code == EXIT_OK and until is not None:
+        outcome = "stopped"
+        write_status(project, "stopped", until=until)
+    elif code == EXIT_OK:
         outcome = "complete" if project.final_file.exists() else "failed"
         write_status(project, "complete")
     elif code == EXIT_INTERRUPTED:

@@ -19,7 +19,7 @@ from vidpipe.errors import EXIT_OK, BadInput
 from vidpipe.project.costs import take_approval
 from vidpipe.project.folder import Project, open_project
 from vidpipe.project.settings import STAGES, ProjectSettings, settings_from_words
-from vidpipe.project.stages import FINAL_TASK
+from vidpipe.project.stages import FINAL_TASK, STOP_STAGES
 from vidpipe.project.status import STATES
 from vidpipe.providers import available
 from vidpipe.read.index import ProjectIndex
@@ -52,14 +52,16 @@ def generate(words: dict[str, str]) -> int:
             'finds a message in a bottle"'
         )
     approval = take_approval(words)
+    until = words.pop("until", None)
     project = usecases.new_project(settings_from_words(words), source="command line")
     _announce(project, json_progress)
-    return build_project(project, json_progress=json_progress, approval=approval)
+    return build_project(project, json_progress=json_progress, approval=approval, until=until)
 
 
 def resume(words: dict[str, str]) -> int:
     json_progress = _json_progress(words)
     approval = take_approval(words)
+    until = words.pop("until", None)
     if "id" in words:
         project = open_project(words["id"])
     else:
@@ -72,7 +74,7 @@ def resume(words: dict[str, str]) -> int:
             return EXIT_OK
         project = unfinished
     _announce(project, json_progress)
-    return build_project(project, json_progress=json_progress, approval=approval)
+    return build_project(project, json_progress=json_progress, approval=approval, until=until)
 
 
 def status(words: dict[str, str]) -> int:
@@ -172,6 +174,8 @@ SPENDING = (
     Option("budget", "", "dollars", "a cap on what this run may spend"),
 )
 PROJECT_ID = Option("id", "", "a project id", "the project", required=True)
+UNTIL = _choice("until", "", STOP_STAGES, "stop after this stage to review it; a resume without "
+                "until= goes on to the video")  # fmt: skip
 FORMAT = _choice("format", "text", ("text", "json"), "the output format")
 
 
@@ -191,7 +195,7 @@ def _settings_options() -> tuple[Option, ...]:
         Option(f"{stage}_provider", "local", providers, f"the provider of the {stage} stage")
         for stage in STAGES
     ]
-    return (*options, PROGRESS, *SPENDING)
+    return (*options, UNTIL, PROGRESS, *SPENDING)
 
 
 COMMANDS: dict[str, Command] = {
@@ -202,8 +206,8 @@ COMMANDS: dict[str, Command] = {
                 open_ended=True),
         Command("resume", resume, "continue a failed or killed build, or rebuild after a hand "
                 "edit (without id: the latest unfinished project)", "vidpipe resume [id=<id>]",
-                (Option("id", "the latest unfinished", "a project id", "the project"), PROGRESS,
-                 *SPENDING)),
+                (Option("id", "the latest unfinished", "a project id", "the project"), UNTIL,
+                 PROGRESS, *SPENDING)),
         Command("status", status, "a project's settings, scenes, runs and costs",
                 "vidpipe status [id=<id>] [format=json]",
                 (Option("id", "the newest", "a project id", "the project"), FORMAT)),
