@@ -356,11 +356,11 @@ def openapi() -> dict[str, Any]:
 def generate(ctx: Context) -> dict[str, Any]:
     """A new project (vidpipe.usecases checks it, as for `vidpipe generate`), its build queued."""
     request = read_json(GenerateRequest)
-    spending = Spending.model_validate(request.model_dump(include={"yes", "budget"}))
+    options = BuildOptions.model_validate(request.model_dump(include={"yes", "budget", "until"}))
     project = usecases.new_project(request.settings(), source="request", root=ctx.root)
     bottle.response.status = 202
     bottle.response.set_header("Location", f"/api/projects/{project.id}")
-    return enqueue(ctx, project, ["resume", *spending.words()])
+    return enqueue(ctx, project, ["resume", *options.words()])
 
 
 LISTED = ("id", "title", "state", "scenes_done", "scenes_total", "created", "updated")
@@ -452,32 +452,35 @@ def edit_scene(ctx: Context, project: Project, scene_id: str) -> dict[str, Any]:
     edit = read_json(SceneEdit)
     _not_building(ctx, project)
     scene = usecases.edit_scene(project, scene_id, edit.model_dump(exclude_none=True))
-    bottle.response.status = 202
-    return {"scene": scene.model_dump(),
-            **enqueue(ctx, project, usecases.rebuild_words(project))}  # fmt: skip
+    return {"scene": scene.model_dump(), **_rebuild(ctx, project)}
 
 
 def insert_scene(ctx: Context, project: Project) -> dict[str, Any]:
-    """A new scene (built by the next resume)."""
+    """A new scene; the rebuild that makes it is queued."""
     request = read_json(SceneInsert)
     _not_building(ctx, project)
     fields = request.model_dump(exclude_none=True, exclude={"after"})
     scene = usecases.insert_scene(project, fields, request.after)
-    bottle.response.status = 201
-    return {"scene": scene.model_dump(), "scenes": _scene_ids(project)}
+    return {"scene": scene.model_dump(), **_rebuild(ctx, project)}
 
 
 def delete_scene(ctx: Context, project: Project, scene_id: str) -> dict[str, Any]:
     _not_building(ctx, project)
     usecases.delete_scene(project, scene_id)
-    return {"scenes": _scene_ids(project)}
+    return _rebuild(ctx, project)
 
 
 def reorder_scenes(ctx: Context, project: Project) -> dict[str, Any]:
     request = read_json(SceneOrder)
     _not_building(ctx, project)
     usecases.reorder_scenes(project, request.scenes)
-    return {"scenes": _scene_ids(project)}
+    return _rebuild(ctx, project)
+
+
+def _rebuild(ctx: Context, project: Project) -> dict[str, Any]:
+    """202: the storyboard changed, its rebuild queued (stopping where a stopped build did)."""
+    bottle.response.status = 202
+    return {"scenes": _scene_ids(project), **enqueue(ctx, project, usecases.rebuild_words(project))}
 
 
 PICTURE_TYPES = ("image/png", "image/jpeg", "image/webp")
@@ -499,7 +502,7 @@ def upload_keyframe(ctx: Context, project: Project, name: str) -> dict[str, Any]
         raise ApiError(413, f"the picture is over {MAX_PICTURE_BYTES} bytes")
     _not_building(ctx, project)
     usecases.replace_keyframe(project, scene_id, data)
-    return {"scene": scene_id, "keyframe_url": f"/api/projects/{project.id}/keyframes/{name}"}
+    return {"scene": scene_id, **_rebuild(ctx, project)}
 
 
 def _not_building(ctx: Context, project: Project) -> None:

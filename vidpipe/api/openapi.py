@@ -80,22 +80,22 @@ def _project_paths() -> dict[str, Any]:
             "summary": "Edit one scene (validated like a hand edit) and rebuild it",
             "parameters": [PROJECT_ID, SCENE_ID],
             "requestBody": _body("SceneEdit"),
-            "responses": {"202": _json(OBJECT, "edited; rebuild queued"),
+            "responses": {"202": _json(_ref("Changed"), "edited; rebuild queued"),
                           **_errors(400, 401, 404, 409, 413, 415, 422)}},
             "delete": {
-            "summary": "Delete a scene (the storyboard keeps at least one); resume to re-stitch",
+            "summary": "Delete a scene (the storyboard keeps at least one) and re-stitch",
             "parameters": [PROJECT_ID, SCENE_ID],
-            "responses": {"200": _json(_ref("SceneIds"), "deleted"),
+            "responses": {"202": _json(_ref("Changed"), "deleted; rebuild queued"),
                           **_errors(401, 404, 409, 422)}}},
         f"{base}/scenes": {"post": {
-            "summary": "Insert a scene (validated like a hand edit); resume to build it",
+            "summary": "Insert a scene (validated like a hand edit) and build it",
             "parameters": [PROJECT_ID], "requestBody": _body("SceneInsert"),
-            "responses": {"201": _json(_ref("SceneIds"), "inserted"),
+            "responses": {"202": _json(_ref("Changed"), "inserted; rebuild queued"),
                           **_errors(400, 401, 404, 409, 413, 415, 422)}}},
         f"{base}/scene-order": {"put": {
-            "summary": "Reorder the scenes (every scene id once); resume to re-stitch",
+            "summary": "Reorder the scenes (every scene id once) and re-stitch",
             "parameters": [PROJECT_ID], "requestBody": _body("SceneOrder"),
-            "responses": {"200": _json(_ref("SceneIds"), "reordered"),
+            "responses": {"202": _json(_ref("Changed"), "reordered; rebuild queued"),
                           **_errors(400, 401, 404, 409, 413, 415, 422)}}},
         f"{base}/thumbnail.jpg": {"get": {
             "summary": "A small JPEG of the first keyframe (cached)", "parameters": [PROJECT_ID],
@@ -122,13 +122,13 @@ def _project_paths() -> dict[str, Any]:
             "responses": {**_file("image/png", "the keyframe"), **_errors(401, 404, 416)}},
             "put": {
             "summary": "Replace a scene's keyframe with a picture (PNG, JPEG or WebP, at most "
-                       "25 MB, 16 to 8192 pixels a side); resume to rebuild its clip",
+                       "25 MB, 16 to 8192 pixels a side) and rebuild its clip",
             "parameters": [PROJECT_ID, {"name": "name", "in": "path", "required": True,
                                         "schema": {"type": "string"}}],
             "requestBody": {"required": True, "content": {
                 kind: {"schema": {"type": "string", "format": "binary"}}
                 for kind in ("image/png", "image/jpeg", "image/webp")}},
-            "responses": {"200": _json(OBJECT, "kept as the keyframe"),
+            "responses": {"202": _json(_ref("Changed"), "kept; rebuild queued"),
                           **_errors(401, 404, 409, 413, 415, 422)}}},
         f"{base}/clips/{{name}}": {"get": {
             "summary": "A scene's clip (`<scene id>.mp4`)",
@@ -173,9 +173,10 @@ def openapi_document(*models: type[BaseModel]) -> dict[str, Any]:
                                            "total": {"type": "integer"},
                                            "limit": {"type": "integer"},
                                            "offset": {"type": "integer"}}},
-            "SceneIds": {"type": "object", "required": ["scenes"],
-                         "properties": {"scenes": {"type": "array",
-                                                   "items": {"type": "string"}}}},
+            "Changed": {"type": "object", "required": ["id", "job", "scenes"],
+                        "properties": {"id": {"type": "string"}, "job": {"const": "queued"},
+                                       "scenes": {"type": "array",
+                                                  "items": {"type": "string"}}}},
             "Events": {"type": "object", "required": ["events", "next", "running"],
                        "properties": {"events": {"type": "array", "items": OBJECT},
                                       "next": {"type": "integer"},
