@@ -278,9 +278,12 @@ def test_reorder_upload_and_restitch(studio):
     page.locator("main[data-state=complete][data-live='0']").wait_for(timeout=BUILD_TIMEOUT)
     order = [scene["id"] for scene in json.loads(project.storyboard_file.read_text())["scenes"]]
     assert order == ["s2", "s1", "s3"]
-    assert page.locator("article.scene[data-scene]").evaluate_all(
-        "cards => cards.map(c => c.dataset.scene)"
-    ) == order
+    assert (
+        page.locator("article.scene[data-scene]").evaluate_all(
+            "cards => cards.map(c => c.dataset.scene)"
+        )
+        == order
+    )
     assert page.locator("#last-build").inner_text() == "Made in this build: final cut"
     assert {p.name: p.stat().st_mtime_ns for p in project.root.glob("keyframes/*.png")} == (
         keyframes
