@@ -316,3 +316,63 @@ def test_reorder_upload_and_restitch(studio):
     page.locator("main[data-state=complete][data-live='0']").wait_for(timeout=BUILD_TIMEOUT)
     assert page.locator("#last-build").inner_text() == "Made in this build: final cut"
     assert probe(project.final_file).frames == 3 * 24 - 2 * 12
+
+
+def test_cancel_a_build_and_resume_it(studio):
+    long = {"prompt": "A long film", "scenes": 8, "clip_duration": 3, "resolution": "360p"}
+    project_id = studio.client.post("/api/generate", long).json["id"]
+    project = Project(studio.root / project_id)
+    page = studio.page
+    studio.open(f"#/p/{project_id}")
+    wait_until(lambda: list(project.root.glob("clips/s[0-9].mp4")), what="a first clip")
+    page.get_by_role("button", name="Cancel the build").click()
+    page.locator("main[data-state=interrupted][data-live='0']").wait_for(timeout=BUILD_TIMEOUT)
+    assert not project.final_file.exists()
+    page.get_by_role("button", name="Resume the build").click()
+    page.locator("main[data-live='1']").wait_for()
+    page.locator("main[data-state=complete][data-live='0']").wait_for(timeout=BUILD_TIMEOUT)
+    assert probe(project.final_file).frames == 8 * 3 * 24
+
+
+GOOGLE_OPTIONS = {"poll_interval": 0.02, "retry_initial_delay": 0.01, "retry_attempts": 3}
+
+
+def test_a_paid_project_shows_the_estimate_and_spends_nothing_until_approved(
+    studio, fake, vertex, monkeypatch
+):
+    for name, value in vertex.items():  # the builds are child processes of the server
+        monkeypatch.setenv(name, value)
+    page = studio.page
+    studio.open("#/new")
+    page.get_by_label("Prompt").fill("A lighthouse keeper")
+    for stage in ("storyboard", "keyframe", "clip"):
+        page.locator(f"#f-provider-{stage}").select_option("google")
+    page.locator("#f-scenes").fill("2")
+    page.locator("#f-clip_duration").fill("1")
+    page.locator("#f-resolution").select_option("360p")
+    page.locator("#f-provider_options").fill(json.dumps({"google": GOOGLE_OPTIONS}))
+    page.get_by_role("button", name="Make the video").click()
+    page.wait_for_url(re.compile(r"#/p/"))
+    project = Project(studio.root / page.url.rsplit("/", 1)[1])
+
+    estimate = page.locator("#estimate")
+    estimate.wait_for(timeout=BUILD_TIMEOUT)
+    total = float(re.search(r"\$(\d+\.\d\d)", estimate.locator("h2").inner_text()).group(1))
+    assert total > 0 and "veo" in estimate.inner_text().lower()
+    assert fake.paid() == [] and not project.storyboard_file.exists()  # nothing was spent
+    page.screenshot(path=str(DOCS / "studio-estimate.png"), full_page=True)
+
+    page.locator("#budget").fill("50")
+    page.get_by_role("button", name="Go ahead and pay").click()
+    page.locator("main[data-live='1']").wait_for()
+    page.locator("main[data-state=complete][data-live='0']").wait_for(timeout=BUILD_TIMEOUT)
+    paid = len(fake.paid())
+    assert paid > 0 and probe(project.final_file).frames == 48
+
+    # a paid rebuild of one edited scene is priced first, for that scene alone
+    page.locator("article.scene[data-scene=s2] button.edit").click()
+    page.locator("form.edit-form[data-scene=s2]").get_by_label("Caption").fill("At night")
+    page.get_by_role("button", name="Save and rebuild").click()
+    estimate.wait_for(timeout=BUILD_TIMEOUT)
+    again = float(re.search(r"\$(\d+\.\d\d)", estimate.locator("h2").inner_text()).group(1))
+    assert 0 < again < total and len(fake.paid()) == paid

@@ -5,6 +5,7 @@ import { dollars, h, stateBadge, when } from "./dom.js";
 import { describe, field, showErrors } from "./fields.js";
 
 const WAIT = 20; // seconds an events request waits for news
+const NOT_CONFIRMED = 6; // the exit code of a build that waits for the go-ahead (README)
 
 function sleep(ms, signal) {
   return new Promise((resolve) => {
@@ -78,6 +79,8 @@ export async function showProject(view, id) {
           ? "Queued" : "Starting…"));
       if (build.total) lines.push(h("p", { id: "steps" }, `${build.done}/${build.total} steps done`));
       lines.push(h("p", { id: "elapsed" }, `elapsed ${seconds.toFixed(1)} s`));
+    } else if (awaitingGoAhead()) {
+      lines.push(h("p", { id: "outcome" }, "Waiting for your go-ahead: nothing was spent."));
     } else if (build.outcome || build.exit !== null) {
       lines.push(h("p", { id: "outcome" }, `Last build: ${build.outcome || `exit ${build.exit}`}` +
         ` after ${seconds.toFixed(1)} s`));
@@ -87,7 +90,7 @@ export async function showProject(view, id) {
         ? `Made in this build: ${build.made.join(", ")}` : "Nothing made in this build"));
     }
     for (const failure of build.failed) lines.push(h("p", { class: "error" }, failure));
-    if (build.message && !live) lines.push(h("p", { class: "muted", id: "message" }, build.message));
+    if (build.message && !live && !awaitingGoAhead()) lines.push(h("p", { class: "muted", id: "message" }, build.message));
     progress.hidden = lines.length === 0;
     progress.replaceChildren(...lines);
   }
@@ -104,14 +107,32 @@ export async function showProject(view, id) {
         h("p", {}, "Stopped for review: check and edit the scenes, then approve the clips."),
         h("button", { id: "approve", onclick: () => act("POST", `${base}/resume`, {}) },
           "Approve: make the clips and the final cut")));
+    } else if (awaitingGoAhead()) {
+      items.push(estimatePanel());
     } else if (!(detail.state === "complete" && allDone && detail.final)) {
       items.push(h("button", { id: "resume", onclick: () => act("POST", `${base}/resume`, {}) },
         "Resume the build"));
     }
-    if (build.estimate && build.exit === 6 && !live) items.push(estimatePanel());
     if (!live && allDone) items.push(stitchControl());
     actions.hidden = items.length === 0;
     actions.replaceChildren(...items);
+  }
+
+  function awaitingGoAhead() {
+    return !live && build.estimate !== null && build.exit === NOT_CONFIRMED;
+  }
+
+  // the estimate's charges summed per model: calls, images or seconds, and dollars
+  function perModel(charges) {
+    const rows = new Map();
+    for (const c of charges) {
+      const key = `${c.model} ${c.unit}`;
+      const row = rows.get(key) || { model: c.model, unit: c.unit, units: 0, usd: 0 };
+      row.units += c.units;
+      row.usd += c.usd;
+      rows.set(key, row);
+    }
+    return [...rows.values()];
   }
 
   function estimatePanel() {
@@ -119,7 +140,7 @@ export async function showProject(view, id) {
       value: build.estimate.budget_usd ?? "" });
     return h("div", { class: "notice", id: "estimate" },
       h("h2", {}, `This build would spend about ${dollars(build.estimate.total_usd)}`),
-      h("table", {}, h("tbody", {}, build.estimate.charges.map((c) => h("tr", {},
+      h("table", {}, h("tbody", {}, perModel(build.estimate.charges).map((c) => h("tr", {},
         h("td", {}, c.model), h("td", {}, `${c.units} ${c.unit}${c.units === 1 ? "" : "s"}`),
         h("td", {}, dollars(c.usd)))))),
       h("p", {}, "Nothing was spent. "),
