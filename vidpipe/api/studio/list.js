@@ -33,6 +33,7 @@ function row(project) {
 }
 
 export async function showProjects(view) {
+  const firstPage = allProjects(""); // asked for at once, beside the document
   const doc = await openapi();
   const states = doc.components.schemas.Status.properties.state.enum;
   const filter = h("select", { id: "status-filter" },
@@ -51,9 +52,11 @@ export async function showProjects(view) {
 
   let timer = null;
   let stopped = false;
+  let prefetched = firstPage;
   async function refresh() {
     clearTimeout(timer);
-    const projects = await allProjects(filter.value);
+    const projects = await (prefetched || allProjects(filter.value));
+    prefetched = null;
     if (stopped) return;
     body.replaceChildren(...projects.map(row));
     count.textContent = `${projects.length} project${projects.length === 1 ? "" : "s"}`;
