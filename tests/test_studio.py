@@ -376,3 +376,31 @@ def test_a_paid_project_shows_the_estimate_and_spends_nothing_until_approved(
     estimate.wait_for(timeout=BUILD_TIMEOUT)
     again = float(re.search(r"\$(\d+\.\d\d)", estimate.locator("h2").inner_text()).group(1))
     assert 0 < again < total and len(fake.paid()) == paid
+
+
+def test_add_a_scene_then_delete_it_with_the_keyboard(studio):
+    project_id = studio.make("A harbour at noon")
+    project = Project(studio.root / project_id)
+    page = studio.page
+    studio.open(f"#/p/{project_id}")
+    form = page.locator("#insert-scene")
+    form.get_by_label("Description").fill("A gull lands on the mast")
+    form.get_by_label("Caption").fill("The gull")
+    form.get_by_role("button", name="Add the scene").click()
+    page.locator("main[data-live='1']").wait_for()
+    page.locator("main[data-state=complete][data-live='0']").wait_for(timeout=BUILD_TIMEOUT)
+    made = page.locator("#last-build").inner_text()
+    assert made == "Made in this build: scene s4: keyframe, scene s4: clip, final cut"
+    assert page.locator("article.scene[data-scene=s4][data-clip=done]").count() == 1
+    assert probe(project.final_file).frames == 4 * 24
+
+    # the clip preview and the actions work from the keyboard too
+    page.locator("article.scene[data-scene=s4] .media").focus()
+    page.locator("article.scene[data-scene=s4] video.preview").wait_for()
+    page.locator("article.scene[data-scene=s4] button.delete").focus()
+    page.keyboard.press("Enter")
+    page.locator("main[data-live='1']").wait_for()
+    page.locator("main[data-state=complete][data-live='0']").wait_for(timeout=BUILD_TIMEOUT)
+    assert page.locator("#last-build").inner_text() == "Made in this build: final cut"
+    assert page.locator("article.scene[data-scene]").count() == 3
+    assert probe(project.final_file).frames == 3 * 24

@@ -302,7 +302,7 @@ export async function showProject(view, id) {
     const other = h("p", { class: "error", role: "alert", hidden: true });
     const form = h("form", { class: "insert-form", id: "insert-scene", novalidate: true },
       h("h3", {}, "Add a scene at the end"), fields.map((f) => [f.label, f.cell]), other,
-      h("button", { type: "submit", disabled: live }, "Add the scene"));
+      h("button", { type: "submit" }, "Add the scene"));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const body = { after: detail.scenes.length ? detail.scenes.at(-1).id : null };
@@ -313,6 +313,7 @@ export async function showProject(view, id) {
       try {
         await api("POST", `${base}/scenes`, body);
         live = true;
+        form.reset();
         await refresh();
       } catch (error) {
         showErrors(fields, error.details, other, error.message);
@@ -321,9 +322,14 @@ export async function showProject(view, id) {
     return h("article", { class: "scene" }, form);
   }
 
+  let inserter = null; // made once: a refresh must not wipe what is being typed
   function renderScenes() {
     const nodes = detail.scenes.map((scene, index) => cards.get(scene.id) || card(scene, index));
-    if (detail.scenes.length) nodes.push(insertForm());
+    if (detail.scenes.length) {
+      inserter = inserter || insertForm();
+      inserter.querySelector("button[type=submit]").disabled = live;
+      nodes.push(inserter);
+    }
     grid.replaceChildren(...nodes);
   }
 
