@@ -323,8 +323,17 @@ def test_cancel_a_build_and_resume_it(studio):
     project_id = studio.client.post("/api/generate", long).json["id"]
     project = Project(studio.root / project_id)
     page = studio.page
-    studio.open(f"#/p/{project_id}")
-    wait_until(lambda: list(project.root.glob("clips/s[0-9].mp4")), what="a first clip")
+    # the list follows the build without a reload: its scenes done count goes up
+    studio.open()
+    done = page.locator(f"tr[data-id='{project_id}'] .scenes-done")
+    done.wait_for()
+    page.wait_for_function(
+        "id => { const cell = document.querySelector(`tr[data-id='${id}'] .scenes-done`);"
+        " return cell && /^[1-7]\\/8$/.test(cell.textContent); }",
+        arg=project_id,
+        timeout=BUILD_TIMEOUT,
+    )
+    page.locator(f"tr[data-id='{project_id}'] a").click()
     page.get_by_role("button", name="Cancel the build").click()
     page.locator("main[data-state=interrupted][data-live='0']").wait_for(timeout=BUILD_TIMEOUT)
     assert not project.final_file.exists()

@@ -57,7 +57,9 @@ class Spending(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     yes: bool = False
-    budget: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    budget: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = Field(
+        None, description="a cap in dollars on what this run may spend"
+    )
 
     def words(self) -> list[str]:
         """As command-line words of the build."""
@@ -69,7 +71,9 @@ class BuildOptions(Spending):
     """How far to build (`until`: stop after that stage, to review it) and the spending
     go-ahead."""
 
-    until: StopStage | None = None
+    until: StopStage | None = Field(
+        None, description="stop after this stage to review it; a resume without it goes on"
+    )
 
     def words(self) -> list[str]:
         return super().words() + ([] if self.until is None else [f"until={self.until}"])

@@ -54,7 +54,7 @@ export function field(id, name, spec, { long = false, value } = {}) {
   control.setAttribute("aria-describedby", `${id}-hint ${id}-error`);
   const shown = start === undefined || start === null || start === "" ? "" : `default ${start}`;
   const hint = h("span", { class: "hint", id: `${id}-hint` },
-    [shown, limits(spec)].filter(Boolean).join("; "));
+    [spec.description, shown, limits(spec)].filter(Boolean).join("; "));
   function read() {
     if (spec.type === "boolean") return control.checked;
     const text = control.value.trim();
