@@ -86,6 +86,10 @@ class Studio:
         return wait_until(settled, 120, what=f"the build of {project_id} to end")
 
 
+def scene_ids(project: Project) -> list[str]:
+    return [scene["id"] for scene in json.loads(project.storyboard_file.read_text())["scenes"]]
+
+
 def _studio(browser, root: Path, token: str | None = None) -> Iterator[Studio]:
     with running_server(root, token=token) as (client, _jobs):
         context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -276,7 +280,7 @@ def test_reorder_upload_and_restitch(studio):
     page.get_by_role("button", name=re.compile("move .* later")).first.click()
     page.locator("main[data-live='1']").wait_for()
     page.locator("main[data-state=complete][data-live='0']").wait_for(timeout=BUILD_TIMEOUT)
-    order = [scene["id"] for scene in json.loads(project.storyboard_file.read_text())["scenes"]]
+    order = scene_ids(project)
     assert order == ["s2", "s1", "s3"]
     assert (
         page.locator("article.scene[data-scene]").evaluate_all(
@@ -288,6 +292,12 @@ def test_reorder_upload_and_restitch(studio):
     assert {p.name: p.stat().st_mtime_ns for p in project.root.glob("keyframes/*.png")} == (
         keyframes
     )
+
+    # or drag a card onto another: s3 takes the first place
+    page.drag_and_drop("article.scene[data-scene=s3]", "article.scene[data-scene=s2]")
+    page.locator("main[data-live='1']").wait_for()
+    page.locator("main[data-state=complete][data-live='0']").wait_for(timeout=BUILD_TIMEOUT)
+    assert scene_ids(project) == ["s3", "s2", "s1"]
 
     # a picture of one's own as the keyframe of s3: its clip and the final cut are rebuilt
     picture = io.BytesIO()

@@ -229,7 +229,26 @@ export async function showProject(view, id) {
         h("button", { class: "plain delete", disabled: locked || detail.scenes.length === 1,
           onclick: () => act("DELETE", `${base}/scenes/${scene.id}`) }, "Delete"),
         uploadButton(scene, locked)));
+    if (!locked) dragToReorder(node, scene);
     return node;
+  }
+
+  // a card dropped on another takes that card's place (the buttons do the same by one step)
+  function dragToReorder(node, scene) {
+    node.draggable = true;
+    node.addEventListener("dragstart", (event) => {
+      event.dataTransfer.setData("text/plain", scene.id);
+      event.dataTransfer.effectAllowed = "move";
+    });
+    node.addEventListener("dragover", (event) => event.preventDefault());
+    node.addEventListener("drop", (event) => {
+      event.preventDefault();
+      const moved = event.dataTransfer.getData("text/plain");
+      const order = detail.scenes.map((s) => s.id).filter((id) => id !== moved);
+      if (moved === scene.id || !detail.scenes.some((s) => s.id === moved)) return;
+      order.splice(detail.scenes.findIndex((s) => s.id === scene.id), 0, moved);
+      act("PUT", `${base}/scene-order`, { scenes: order });
+    });
   }
 
   function uploadButton(scene, locked) {
