@@ -124,6 +124,14 @@ def test_make_a_project_offline_watch_it_build_and_play(studio):
     page.locator("#f-clip_duration").fill("1")
     page.locator("#f-resolution").select_option("360p")
     page.screenshot(path=str(DOCS / "studio-new-project.png"), full_page=True)
+    # a value over a limit is refused next to its field, and nothing is made
+    page.locator("#f-workers").fill("99")
+    studio.expected.append(422)
+    page.get_by_role("button", name="Make the video").click()
+    page.locator("#f-workers-error").wait_for()
+    assert "less than or equal to 16" in page.locator("#f-workers-error").inner_text()
+    assert not [path for path in studio.root.iterdir() if path.is_dir()]  # no project
+    page.locator("#f-workers").fill("2")
     page.get_by_role("button", name="Make the video").click()
 
     page.wait_for_url(re.compile(r"#/p/"))
