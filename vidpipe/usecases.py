@@ -77,9 +77,10 @@ def insert_scene(project: Project, fields: dict[str, Any], after: str | None) ->
     """A new scene after the scene `after` (None: first), with a new id unless `fields` names
     one; the prompts default to the description and the duration to the project's clip
     duration. The next build makes only the new scene and re-stitches the final cut."""
-    holder: dict[str, str] = {}
+    new_id = ""
 
     def change(scenes: list[dict[str, Any]]) -> None:
+        nonlocal new_id
         position = 0 if after is None else scenes.index(_scene(project, scenes, after)) + 1
         taken = {scene["id"] for scene in scenes}
         scene_id = fields.get("id") or next(
@@ -90,10 +91,9 @@ def insert_scene(project: Project, fields: dict[str, Any], after: str | None) ->
                  "video_prompt": description, "duration": project.settings.clip_duration,
                  **fields, "id": scene_id}  # fmt: skip
         scenes.insert(position, scene)
-        holder["id"] = scene_id
+        new_id = scene_id
 
-    edited = change_storyboard(project, change, "the new scene is not valid")
-    return edited.scene(holder["id"])
+    return change_storyboard(project, change, "the new scene is not valid").scene(new_id)
 
 
 def delete_scene(project: Project, scene_id: str) -> Storyboard:
