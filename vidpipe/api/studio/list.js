@@ -16,10 +16,19 @@ async function allProjects(status) {
   return [first, ...(await Promise.all(rest))].flatMap((page) => page.projects);
 }
 
+// thumbnails load as their rows scroll into view (with a token each is a fetch of its own)
+const unseen = new IntersectionObserver((entries) => {
+  for (const entry of entries.filter((e) => e.isIntersecting)) {
+    unseen.unobserve(entry.target);
+    mediaUrl(entry.target.dataset.src).then((url) => { entry.target.src = url; });
+  }
+});
+
 function thumbnail(project) {
   if (!project.thumbnail) return h("div", { class: "thumb", "aria-hidden": "true" });
-  const img = h("img", { class: "thumb", alt: "", loading: "lazy", width: 96, height: 54 });
-  mediaUrl(project.thumbnail).then((url) => { img.src = url; });
+  const img = h("img", { class: "thumb", alt: "", width: 96, height: 54,
+                         "data-src": project.thumbnail });
+  unseen.observe(img);
   return img;
 }
 
