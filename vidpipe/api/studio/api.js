@@ -38,9 +38,10 @@ function headers(extra = {}) {
   return token ? { ...extra, Authorization: `Bearer ${token}` } : extra;
 }
 
-// method, path, JSON body (or {raw, type} for a file); answers the JSON, throws ApiError
-export async function api(method, path, body, file) {
-  const init = { method, headers: headers() };
+// method, path, JSON body (or {raw, type} for a file), an AbortSignal to give up waiting;
+// answers the JSON, throws ApiError
+export async function api(method, path, body, file, signal) {
+  const init = { method, headers: headers(), signal };
   if (file) {
     init.body = file.raw;
     init.headers["Content-Type"] = file.type;
@@ -51,7 +52,7 @@ export async function api(method, path, body, file) {
   const answer = await fetch(path, init);
   if (answer.status === 401) {
     await askToken(Boolean(token));
-    return api(method, path, body, file);
+    return api(method, path, body, file, signal);
   }
   const json = (answer.headers.get("content-type") || "").startsWith("application/json");
   const data = json ? await answer.json() : null;

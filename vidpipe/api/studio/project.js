@@ -389,7 +389,9 @@ export async function showProject(view, id) {
     while (!stop.signal.aborted) {
       let batch;
       try {
-        batch = await api("GET", `${base}/events?after=${next}&wait=${live ? WAIT : 0}`);
+        const wait = live ? WAIT : 0;
+        batch = await api("GET", `${base}/events?after=${next}&wait=${wait}`, undefined,
+          undefined, stop.signal); // leaving the page ends the wait at once
       } catch {
         await sleep(2000, stop.signal);
         continue;
