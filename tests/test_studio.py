@@ -57,7 +57,9 @@ class Studio:
     expected: list[int] = field(default_factory=list)
 
     def open(self, hash_: str = "#/") -> None:
+        """Go to a page of the studio and wait until it has drawn what it knows."""
         self.page.goto(f"{self.base}/{hash_}")
+        self.page.locator("main[data-ready='1']").wait_for()
 
     def unexpected(self) -> list[str]:
         left = list(self.expected)
@@ -229,7 +231,7 @@ def test_the_page_asks_for_the_token_once(browser, projects):
         studio.wait_settled(made.json["id"])
         page = studio.page
         studio.expected += [401] * 4  # the first two calls, then again with the wrong token
-        studio.open()
+        page.goto(f"{studio.base}/")  # not ready until it has the token
         dialog = page.locator("#token-dialog")
         dialog.wait_for()
         page.get_by_role("textbox", name="Token").fill("wrong")

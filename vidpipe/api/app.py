@@ -553,10 +553,10 @@ def thumbnail(ctx: Context, project: Project) -> bottle.HTTPResponse:
 
 
 def thumbnail_url(project: Project) -> str | None:
+    """The thumbnail's URL, versioned by its keyframe (None: no keyframe yet)."""
     source = usecases.first_keyframe(project)
-    if source is None:
-        return None
-    return f"/api/projects/{project.id}/thumbnail.jpg?v={source.stat().st_mtime_ns}"
+    version = None if source is None else _version(source)
+    return None if version is None else f"/api/projects/{project.id}/thumbnail.jpg?v={version}"
 
 
 # --- the studio: the web page over this API -----------------------------------------------------

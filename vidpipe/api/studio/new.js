@@ -47,6 +47,7 @@ export async function showNewProject(view) {
     h("p", { class: "muted" }, "Every option of vidpipe generate, with its default. A paid " +
       "provider shows its estimate on the project page and waits for your go-ahead."), form);
   prompt.control.focus();
+  view.dataset.ready = "1";
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();

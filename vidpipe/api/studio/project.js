@@ -401,6 +401,7 @@ export async function showProject(view, id) {
       batch.events.forEach(handle);
       const ended = live && !batch.running;
       if (batch.events.length || ended) await refresh().catch(() => {});
+      view.dataset.ready = "1";
       if (!batch.running) {
         live = false;
         renderProgress();
@@ -411,8 +412,7 @@ export async function showProject(view, id) {
   }
 
   await refresh();
-  view.dataset.ready = "1";
-  follow();
+  follow(); // marks the page ready once it has caught up with the events so far
   const ticker = setInterval(() => { if (live) renderProgress(); }, 500);
   return () => { stop.abort(); clearInterval(ticker); };
 }
