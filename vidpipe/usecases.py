@@ -8,6 +8,9 @@ Builds themselves run in vidpipe.build (the CLI runs one in its own process; the
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,7 @@ from pydantic import ValidationError
 
 from vidpipe import fsutil
 from vidpipe.errors import InvalidEdit, NotReady, ProjectNotFound, SceneNotFound
+from vidpipe.media import stills
 from vidpipe.project.cut import check_crossfade, check_stitchable
 from vidpipe.project.folder import (
     Project,
@@ -25,7 +29,13 @@ from vidpipe.project.folder import (
 )
 from vidpipe.project.settings import ProjectSettings, describe_validation_error, validate_settings
 from vidpipe.project.status import read_status
-from vidpipe.project.storyboard import Scene, Storyboard, load_storyboard, storyboard_json
+from vidpipe.project.storyboard import (
+    SCENE_ID_PATTERN,
+    Scene,
+    Storyboard,
+    load_storyboard,
+    storyboard_json,
+)
 from vidpipe.providers import check_providers
 
 
@@ -57,19 +67,130 @@ def stitch_settings(project: Project, crossfade: Any, source: str) -> ProjectSet
 def edit_scene(project: Project, scene_id: str, changes: dict[str, Any]) -> Scene:
     """Change fields of one scene in storyboard.json, validated as a hand edit is; an invalid
     edit raises InvalidEdit and changes nothing. The next build remakes what the edit touched."""
+
+    def change(scenes: list[dict[str, Any]]) -> None:
+        _scene(project, scenes, scene_id).update(changes)
+
+    return change_storyboard(project, change, "the edited scene is not valid").scene(scene_id)
+
+
+def insert_scene(project: Project, fields: dict[str, Any], after: str | None) -> Scene:
+    """A new scene after the scene `after` (None: first), with a new id unless `fields` names
+    one; the prompts default to the description and the duration to the project's clip
+    duration. The next build makes only the new scene and re-stitches the final cut."""
+    new_id = ""
+
+    def change(scenes: list[dict[str, Any]]) -> None:
+        nonlocal new_id
+        position = 0 if after is None else scenes.index(_scene(project, scenes, after)) + 1
+        taken = {scene["id"] for scene in scenes}
+        scene_id = fields.get("id") or next(
+            f"s{n}" for n in range(1, len(scenes) + 2) if f"s{n}" not in taken
+        )
+        description = fields.get("description", "")
+        scene = {"title": f"Scene {position + 1}", "image_prompt": description,
+                 "video_prompt": description, "duration": project.settings.clip_duration,
+                 **fields, "id": scene_id}  # fmt: skip
+        scenes.insert(position, scene)
+        new_id = scene_id
+
+    return change_storyboard(project, change, "the new scene is not valid").scene(new_id)
+
+
+def delete_scene(project: Project, scene_id: str) -> Storyboard:
+    """Remove a scene (a storyboard keeps at least one); its files stay on disk, unused."""
+
+    def change(scenes: list[dict[str, Any]]) -> None:
+        scenes.remove(_scene(project, scenes, scene_id))
+
+    return change_storyboard(project, change, "the storyboard would not be valid")
+
+
+def reorder_scenes(project: Project, order: list[str]) -> Storyboard:
+    """Put the scenes in `order` (every scene id once); the next build only re-stitches."""
+
+    def change(scenes: list[dict[str, Any]]) -> None:
+        ids = [scene["id"] for scene in scenes]
+        if sorted(order) != sorted(ids):
+            raise InvalidEdit(
+                "the new order is not valid",
+                [f"scenes: give every scene id once, in the new order (the scenes are "
+                 f"{', '.join(ids)})"],
+            )  # fmt: skip
+        by_id = {scene["id"]: scene for scene in scenes}
+        scenes[:] = [by_id[scene_id] for scene_id in order]
+
+    return change_storyboard(project, change, "the new order is not valid")
+
+
+def change_storyboard(
+    project: Project, change: Callable[[list[dict[str, Any]]], None], invalid: str
+) -> Storyboard:
+    """Apply `change` to the storyboard's scenes under the project's lock and save the result
+    when it is valid as a hand edit; otherwise raise InvalidEdit (`invalid` heads its message)
+    and change nothing."""
     with project_lock(project):
         data = _storyboard(project).model_dump()
-        scene = next((s for s in data["scenes"] if s["id"] == scene_id), None)
-        if scene is None:
-            raise SceneNotFound(f"project {project.id} has no scene {scene_id[:40]!r}")
-        scene.update(changes)
+        change(data["scenes"])
         try:
             edited = Storyboard.model_validate(data)
         except ValidationError as err:
             details = describe_validation_error(err).split("; ")
-            raise InvalidEdit("the edited scene is not valid", details) from None
+            raise InvalidEdit(invalid, details) from None
         fsutil.write_text(project.storyboard_file, storyboard_json(edited))
-    return edited.scene(scene_id)
+    return edited
+
+
+def _scene(project: Project, scenes: list[dict[str, Any]], scene_id: str) -> dict[str, Any]:
+    scene = next((s for s in scenes if s["id"] == scene_id), None)
+    if scene is None:
+        raise SceneNotFound(f"project {project.id} has no scene {scene_id[:40]!r}")
+    return scene
+
+
+def replace_keyframe(project: Project, scene_id: str, picture: bytes) -> Path:
+    """Keep `picture` (checked: a real PNG, JPEG or WebP of a sane size) as the scene's keyframe,
+    as a hand-replaced keyframe: the next build remakes its clip and the final cut from it."""
+    png = stills.checked_png(picture)
+    with project_lock(project):
+        _scene(project, _storyboard(project).model_dump()["scenes"], scene_id)
+        target = project.keyframe_file(scene_id)
+        with fsutil.writing(target) as partial:
+            partial.write_bytes(png)
+    return target
+
+
+THUMBNAIL_WIDTH = 320
+
+
+def first_keyframe(project: Project) -> Path | None:
+    """The first scene's keyframe, when the storyboard names a first scene and it has one (read
+    lightly: the projects list asks this of every project it shows)."""
+    try:
+        data = json.loads(project.storyboard_file.read_text(encoding="utf-8"))
+        first = data["scenes"][0]["id"]
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return None
+    if not isinstance(first, str) or not re.match(SCENE_ID_PATTERN, first):
+        return None
+    path = project.keyframe_file(first)
+    return path if path.is_file() else None
+
+
+def thumbnail(project: Project) -> Path:
+    """A small JPEG of the project's first keyframe (made once per keyframe)."""
+    source = first_keyframe(project)
+    if source is None:
+        raise NotReady(f"project {project.id} has no keyframe yet")
+    return stills.thumbnail(source, project.state_dir / "thumbnail.jpg", THUMBNAIL_WIDTH)
+
+
+def rebuild_words(project: Project) -> list[str]:
+    """The command that rebuilds a project after an edit: a build stopped for review at a stage
+    (`until=`) stops there again, so reviewing does not start the expensive stages."""
+    status = read_status(project)
+    until = status.get("until") if status.get("state") == "stopped" else None
+    return ["resume", *([f"until={until}"] if until else [])]
 
 
 def _storyboard(project: Project) -> Storyboard:

@@ -18,6 +18,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,11 +36,14 @@ from vidpipe.errors import (
     SceneNotFound,
     VidpipeError,
 )
+from vidpipe.media.stills import MAX_PICTURE_BYTES
 from vidpipe.project.folder import PROJECT_ID_PATTERN, Project
 from vidpipe.project.jobrecord import ACTIVE_JOB_STATES
 from vidpipe.project.settings import STAGES, ProjectSettings, describe_validation_error
+from vidpipe.project.stages import StopStage
 from vidpipe.project.status import ACTIVE_STATES, LISTED_STATES
 from vidpipe.project.storyboard import SCENE_ID_PATTERN, load_storyboard
+from vidpipe.providers import available
 from vidpipe.read import index
 from vidpipe.read.summary import live_status, summarize
 
@@ -54,7 +58,9 @@ class Spending(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     yes: bool = False
-    budget: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    budget: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = Field(
+        None, description="a cap in dollars on what this run may spend"
+    )
 
     def words(self) -> list[str]:
         """As command-line words of the build."""
@@ -62,10 +68,22 @@ class Spending(BaseModel):
         return (["yes=1"] if self.yes else []) + budget
 
 
-class GenerateRequest(ProjectSettings, Spending):
-    """A new project: the same settings as `doit generate`, strictly typed, and the spending
-    go-ahead for paid providers. `provider` names one provider for every stage (the CLI's
-    `provider=`); `providers` names them stage by stage; not both."""
+class BuildOptions(Spending):
+    """How far to build (`until`: stop after that stage, to review it) and the spending
+    go-ahead."""
+
+    until: StopStage | None = Field(
+        None, description="stop after this stage to review it; a resume without it goes on"
+    )
+
+    def words(self) -> list[str]:
+        return super().words() + ([] if self.until is None else [f"until={self.until}"])
+
+
+class GenerateRequest(ProjectSettings, BuildOptions):
+    """A new project: the same settings as `doit generate`, strictly typed, how far to build,
+    and the spending go-ahead for paid providers. `provider` names one provider for every
+    stage (the CLI's `provider=`); `providers` names them stage by stage; not both."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -77,7 +95,7 @@ class GenerateRequest(ProjectSettings, Spending):
             raise ApiError(
                 422, "give provider (one for every stage) or providers (per stage), not both"
             )
-        data = self.model_dump(exclude={"yes", "budget", "provider"})
+        data = self.model_dump(exclude={"yes", "budget", "until", "provider"})
         if self.provider is not None:
             data["providers"] = {stage: self.provider for stage in STAGES}
         return ProjectSettings.model_validate(data)
@@ -100,6 +118,23 @@ class SceneEdit(BaseModel):
 
 # The scene fields a client can edit, shown in the project detail.
 SCENE_FIELDS = tuple(SceneEdit.model_fields)
+
+
+class SceneInsert(SceneEdit):
+    """A new scene after the scene `after` (none: first); `id` is made when not given, the
+    prompts default to the description and the duration to the project's clip duration."""
+
+    id: Annotated[str, Field(max_length=40)] | None = None
+    after: Annotated[str, Field(max_length=40)] | None = None
+    description: str  # type: ignore[assignment]
+
+
+class SceneOrder(BaseModel):
+    """Every scene id of the storyboard once, in the new order."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    scenes: Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=1000)]
 
 
 class StitchRequest(BaseModel):
@@ -180,10 +215,12 @@ class ApiPlugin:
             raise ApiError(401, "send the API token: Authorization: Bearer <token>")
 
     def apply(self, callback: Callable[..., Any], route: bottle.Route) -> Callable[..., Any]:
+        public = route.config.get("public", False)  # the studio's own files: it asks for the token
+
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
                 self.check_origin()
-                if self.token is not None:
+                if self.token is not None and not public:
                     self.check_token()
                 result = callback(*args, **kwargs)
             except ApiError as err:
@@ -329,17 +366,23 @@ def health(ctx: Context) -> dict[str, Any]:
 
 
 def openapi() -> dict[str, Any]:
-    return openapi_document(GenerateRequest, SceneEdit, StitchRequest, Spending)
+    document = openapi_document(GenerateRequest, SceneEdit, SceneInsert, SceneOrder,
+                                StitchRequest, BuildOptions)  # fmt: skip
+    # the providers installed here, for clients that offer a choice (any name is checked)
+    names = sorted(available())
+    for stage in STAGES:
+        document["components"]["schemas"]["Providers"]["properties"][stage]["examples"] = names
+    return document
 
 
 def generate(ctx: Context) -> dict[str, Any]:
     """A new project (vidpipe.usecases checks it, as for `vidpipe generate`), its build queued."""
     request = read_json(GenerateRequest)
-    spending = Spending.model_validate(request.model_dump(include={"yes", "budget"}))
+    options = BuildOptions.model_validate(request.model_dump(include={"yes", "budget", "until"}))
     project = usecases.new_project(request.settings(), source="request", root=ctx.root)
     bottle.response.status = 202
     bottle.response.set_header("Location", f"/api/projects/{project.id}")
-    return enqueue(ctx, project, ["resume", *spending.words()])
+    return enqueue(ctx, project, ["resume", *options.words()])
 
 
 LISTED = ("id", "title", "state", "scenes_done", "scenes_total", "created", "updated")
@@ -354,6 +397,8 @@ def projects(ctx: Context) -> dict[str, Any]:
     offset = _int_param(query.get("offset"), "offset", 0, 0, 10**9)
     records = index.ProjectIndex(ctx.root).listing(wanted)
     page = [{key: r[key] for key in LISTED} for r in records[offset : offset + limit]]
+    for record in page:
+        record["thumbnail"] = thumbnail_url(Project(ctx.root / record["id"]))
     return {"projects": page, "total": len(records), "limit": limit, "offset": offset}
 
 
@@ -365,8 +410,18 @@ def detail(ctx: Context, project: Project) -> dict[str, Any]:
         scene.update(fields.get(scene["id"], {}))
         scene["keyframe_url"] = f"{base}/keyframes/{scene['id']}.png"
         scene["clip_url"] = f"{base}/clips/{scene['id']}.mp4"
+        # the files' versions (None: no file yet), so a client can cache them by URL
+        scene["keyframe_version"] = _version(project.keyframe_file(scene["id"]))
+        scene["clip_version"] = _version(project.clip_file(scene["id"]))
     record["final"] = f"{base}/download" if record["final"] else None
     return {**record, "job": ctx.jobs.state(project.id), "urls": urls(project)}
+
+
+def _version(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
 
 
 def status(ctx: Context, project: Project) -> dict[str, Any]:
@@ -384,7 +439,7 @@ def status(ctx: Context, project: Project) -> dict[str, Any]:
 
 
 def resume(ctx: Context, project: Project) -> dict[str, Any]:
-    spending = read_json(Spending, optional=True)
+    spending = read_json(BuildOptions, optional=True)
     state = live_status(project)["state"]
     if state in ACTIVE_STATES and state != "pending":
         raise ApiError(409, f"project {project.id} is being built")
@@ -392,7 +447,7 @@ def resume(ctx: Context, project: Project) -> dict[str, Any]:
     up_to_date = all(
         scene["keyframe"]["state"] == scene["clip"]["state"] == "done" for scene in record["scenes"]
     )
-    if state == "complete" and up_to_date and record["final"]:
+    if state == "complete" and up_to_date and record["final"] and spending.until is None:
         raise ApiError(409, f"project {project.id} is complete; nothing to resume")
     bottle.response.status = 202
     return enqueue(ctx, project, ["resume", *spending.words()])
@@ -415,11 +470,68 @@ def stitch(ctx: Context, project: Project) -> dict[str, Any]:
 
 def edit_scene(ctx: Context, project: Project, scene_id: str) -> dict[str, Any]:
     edit = read_json(SceneEdit)
-    if ctx.jobs.state(project.id) in ACTIVE_JOB_STATES:
-        raise ApiError(409, f"project {project.id} is being built; edit it when it is done")
+    _not_building(ctx, project)
     scene = usecases.edit_scene(project, scene_id, edit.model_dump(exclude_none=True))
+    return {"scene": scene.model_dump(), **_rebuild(ctx, project)}
+
+
+def insert_scene(ctx: Context, project: Project) -> dict[str, Any]:
+    """A new scene; the rebuild that makes it is queued."""
+    request = read_json(SceneInsert)
+    _not_building(ctx, project)
+    fields = request.model_dump(exclude_none=True, exclude={"after"})
+    scene = usecases.insert_scene(project, fields, request.after)
+    return {"scene": scene.model_dump(), **_rebuild(ctx, project)}
+
+
+def delete_scene(ctx: Context, project: Project, scene_id: str) -> dict[str, Any]:
+    _not_building(ctx, project)
+    usecases.delete_scene(project, scene_id)
+    return _rebuild(ctx, project)
+
+
+def reorder_scenes(ctx: Context, project: Project) -> dict[str, Any]:
+    request = read_json(SceneOrder)
+    _not_building(ctx, project)
+    usecases.reorder_scenes(project, request.scenes)
+    return _rebuild(ctx, project)
+
+
+def _rebuild(ctx: Context, project: Project) -> dict[str, Any]:
+    """202: the storyboard changed, its rebuild queued (stopping where a stopped build did)."""
     bottle.response.status = 202
-    return {"scene": scene.model_dump(), **enqueue(ctx, project, ["resume"])}
+    return {"scenes": _scene_ids(project), **enqueue(ctx, project, usecases.rebuild_words(project))}
+
+
+PICTURE_TYPES = ("image/png", "image/jpeg", "image/webp")
+
+
+def upload_keyframe(ctx: Context, project: Project, name: str) -> dict[str, Any]:
+    """Replace a scene's keyframe with the picture in the body (PNG, JPEG or WebP)."""
+    scene_id = name.removesuffix(".png")
+    if not name.endswith(".png") or not re.match(SCENE_ID_PATTERN, scene_id):
+        raise ApiError(404, f"no keyframe {name[:80]!r}; upload to <scene id>.png")
+    request = bottle.request
+    kind = (request.content_type or "").split(";")[0].strip().lower()
+    if kind not in PICTURE_TYPES:
+        raise ApiError(415, f"send the picture as one of: {', '.join(PICTURE_TYPES)}")
+    if request.content_length > MAX_PICTURE_BYTES:
+        raise ApiError(413, f"the picture is over {MAX_PICTURE_BYTES} bytes")
+    data = request.body.read(MAX_PICTURE_BYTES + 1)
+    if len(data) > MAX_PICTURE_BYTES:
+        raise ApiError(413, f"the picture is over {MAX_PICTURE_BYTES} bytes")
+    _not_building(ctx, project)
+    usecases.replace_keyframe(project, scene_id, data)
+    return {"scene": scene_id, **_rebuild(ctx, project)}
+
+
+def _not_building(ctx: Context, project: Project) -> None:
+    if ctx.jobs.state(project.id) in ACTIVE_JOB_STATES:
+        raise ApiError(409, f"project {project.id} is being built; change it when it is done")
+
+
+def _scene_ids(project: Project) -> list[str]:
+    return list(_scene_fields(project))
 
 
 def events(ctx: Context, project: Project) -> dict[str, Any]:
@@ -440,6 +552,43 @@ def keyframe(ctx: Context, project: Project, name: str) -> bottle.HTTPResponse:
 
 def clip(ctx: Context, project: Project, name: str) -> bottle.HTTPResponse:
     return serve_file(ctx, project, f"clips/{name}", "video/mp4", scene_file=".mp4")
+
+
+THUMBNAIL_CACHE = "private, max-age=86400"  # the listing's URL changes with the keyframe
+
+
+def thumbnail(ctx: Context, project: Project) -> bottle.HTTPResponse:
+    """A small JPEG of the first keyframe, for the projects list."""
+    try:
+        path = usecases.thumbnail(project)
+    except NotReady as err:
+        raise ApiError(404, str(err)) from None
+    answer = bottle.static_file(path.name, root=str(path.parent), mimetype="image/jpeg")
+    answer.set_header("Cache-Control", THUMBNAIL_CACHE)
+    return answer
+
+
+def thumbnail_url(project: Project) -> str | None:
+    """The thumbnail's URL, versioned by its keyframe (None: no keyframe yet)."""
+    source = usecases.first_keyframe(project)
+    version = None if source is None else _version(source)
+    return None if version is None else f"/api/projects/{project.id}/thumbnail.jpg?v={version}"
+
+
+# --- the studio: the web page over this API -----------------------------------------------------
+STUDIO = resources.files("vidpipe.api") / "studio"
+
+
+def studio_index() -> bottle.HTTPResponse:
+    return studio_file("index.html")
+
+
+def studio_file(name: str) -> bottle.HTTPResponse:
+    answer = bottle.static_file(name, root=str(STUDIO))
+    if isinstance(answer, bottle.HTTPError):
+        raise ApiError(answer.status_code, f"no studio file {name[:80]!r}")
+    answer.set_header("Cache-Control", "no-cache")  # revalidated: a new version shows at once
+    return answer
 
 
 def serve_file(
@@ -480,10 +629,21 @@ ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
     ("POST", f"{PROJECT}/cancel", cancel),
     ("POST", f"{PROJECT}/stitch", stitch),
     ("PATCH", f"{PROJECT}/scenes/<scene_id>", edit_scene),
+    ("DELETE", f"{PROJECT}/scenes/<scene_id>", delete_scene),
+    ("POST", f"{PROJECT}/scenes", insert_scene),
+    ("PUT", f"{PROJECT}/scene-order", reorder_scenes),
     ("GET", f"{PROJECT}/events", events),
     ("GET", f"{PROJECT}/download", download),
     ("GET", f"{PROJECT}/keyframes/<name>", keyframe),
+    ("PUT", f"{PROJECT}/keyframes/<name>", upload_keyframe),
     ("GET", f"{PROJECT}/clips/<name>", clip),
+    ("GET", f"{PROJECT}/thumbnail.jpg", thumbnail),
+]
+# the studio's page and files: served without the token (they hold no data; the page asks for
+# the token and sends it with every API call)
+PUBLIC_ROUTES: list[tuple[str, Callable[..., Any]]] = [
+    ("/", studio_index),
+    ("/studio/<name:path>", studio_file),
 ]
 
 
@@ -506,4 +666,6 @@ def make_app(
     app.install(ProjectPlugin(Context(projects_root.resolve(), jobs)))
     for method, path, callback in ROUTES:
         app.route(path, method, callback)
+    for path, callback in PUBLIC_ROUTES:
+        app.route(path, "GET", callback, public=True)
     return app

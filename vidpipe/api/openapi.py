@@ -46,6 +46,8 @@ PROJECT_ID = {
     "required": True,
     "schema": {"type": "string", "pattern": PROJECT_ID_PATTERN.pattern, "maxLength": 64},
 }
+SCENE_ID = {"name": "scene_id", "in": "path", "required": True,
+            "schema": {"type": "string", "maxLength": 40}}  # fmt: skip
 OBJECT = {"type": "object"}
 
 
@@ -61,7 +63,7 @@ def _project_paths() -> dict[str, Any]:
                                    "responses": {"200": _json(_ref("Status"), "status"),
                                                  **_errors(401, 404)}}},
         f"{base}/resume": {"post": {"summary": "Resume the build", "parameters": [PROJECT_ID],
-                                    "requestBody": {**_body("Spending"), "required": False},
+                                    "requestBody": {**_body("BuildOptions"), "required": False},
                                     "responses": {"202": queued,
                                                   **_errors(400, 401, 404, 409, 413, 415,
                                                             422)}}},
@@ -76,11 +78,30 @@ def _project_paths() -> dict[str, Any]:
                                                             422)}}},
         f"{base}/scenes/{{scene_id}}": {"patch": {
             "summary": "Edit one scene (validated like a hand edit) and rebuild it",
-            "parameters": [PROJECT_ID, {"name": "scene_id", "in": "path", "required": True,
-                                        "schema": {"type": "string", "maxLength": 40}}],
+            "parameters": [PROJECT_ID, SCENE_ID],
             "requestBody": _body("SceneEdit"),
-            "responses": {"202": _json(OBJECT, "edited; rebuild queued"),
+            "responses": {"202": _json(_ref("Changed"), "edited; rebuild queued"),
+                          **_errors(400, 401, 404, 409, 413, 415, 422)}},
+            "delete": {
+            "summary": "Delete a scene (the storyboard keeps at least one) and re-stitch",
+            "parameters": [PROJECT_ID, SCENE_ID],
+            "responses": {"202": _json(_ref("Changed"), "deleted; rebuild queued"),
+                          **_errors(401, 404, 409, 422)}}},
+        f"{base}/scenes": {"post": {
+            "summary": "Insert a scene (validated like a hand edit) and build it",
+            "parameters": [PROJECT_ID], "requestBody": _body("SceneInsert"),
+            "responses": {"202": _json(_ref("Changed"), "inserted; rebuild queued"),
                           **_errors(400, 401, 404, 409, 413, 415, 422)}}},
+        f"{base}/scene-order": {"put": {
+            "summary": "Reorder the scenes (every scene id once) and re-stitch",
+            "parameters": [PROJECT_ID], "requestBody": _body("SceneOrder"),
+            "responses": {"202": _json(_ref("Changed"), "reordered; rebuild queued"),
+                          **_errors(400, 401, 404, 409, 413, 415, 422)}}},
+        f"{base}/thumbnail.jpg": {"get": {
+            "summary": "A small JPEG of the first keyframe (cached)", "parameters": [PROJECT_ID],
+            "responses": {"200": {"description": "the thumbnail", "content": {"image/jpeg": {
+                "schema": {"type": "string", "format": "binary"}}}},
+                "304": {"description": "not modified"}, **_errors(401, 404)}}},
         f"{base}/events": {"get": {
             "summary": "Progress events of the latest build (long polling)",
             "parameters": [
@@ -98,7 +119,17 @@ def _project_paths() -> dict[str, Any]:
             "summary": "A scene's keyframe (`<scene id>.png`)",
             "parameters": [PROJECT_ID, {"name": "name", "in": "path", "required": True,
                                         "schema": {"type": "string"}}],
-            "responses": {**_file("image/png", "the keyframe"), **_errors(401, 404, 416)}}},
+            "responses": {**_file("image/png", "the keyframe"), **_errors(401, 404, 416)}},
+            "put": {
+            "summary": "Replace a scene's keyframe with a picture (PNG, JPEG or WebP, at most "
+                       "25 MB, 16 to 8192 pixels a side) and rebuild its clip",
+            "parameters": [PROJECT_ID, {"name": "name", "in": "path", "required": True,
+                                        "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}}
+                for kind in ("image/png", "image/jpeg", "image/webp")}},
+            "responses": {"202": _json(_ref("Changed"), "kept; rebuild queued"),
+                          **_errors(401, 404, 409, 413, 415, 422)}}},
         f"{base}/clips/{{name}}": {"get": {
             "summary": "A scene's clip (`<scene id>.mp4`)",
             "parameters": [PROJECT_ID, {"name": "name", "in": "path", "required": True,
@@ -142,6 +173,10 @@ def openapi_document(*models: type[BaseModel]) -> dict[str, Any]:
                                            "total": {"type": "integer"},
                                            "limit": {"type": "integer"},
                                            "offset": {"type": "integer"}}},
+            "Changed": {"type": "object", "required": ["id", "job", "scenes"],
+                        "properties": {"id": {"type": "string"}, "job": {"const": "queued"},
+                                       "scenes": {"type": "array",
+                                                  "items": {"type": "string"}}}},
             "Events": {"type": "object", "required": ["events", "next", "running"],
                        "properties": {"events": {"type": "array", "items": OBJECT},
                                       "next": {"type": "integer"},

@@ -103,6 +103,7 @@ def serve_forever(words: dict[str, str]) -> int:
             "another port: port=8001 (port=0 takes any free one)"
         ) from None
     print(f"serving http://{host}:{server.effective_port}/api (projects in {root})", flush=True)
+    print(f"the studio: http://{host}:{server.effective_port}/", flush=True)
     signal.signal(signal.SIGTERM, raise_interrupt)  # stop like Ctrl-C: builds are told to stop too
     try:
         server.run()

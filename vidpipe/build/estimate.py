@@ -41,20 +41,25 @@ class BuildPlan:
         return self.steps is not None and not self.steps
 
 
-def plan_build(project: Project, only: list[str] | None = None) -> BuildPlan:
-    """The plan of a build of `project` (of only the `only` tasks, when given)."""
+def plan_build(
+    project: Project, only: list[str] | None = None, until: str | None = None
+) -> BuildPlan:
+    """The plan of a build of `project` (of only the `only` tasks, when given; up to the stage
+    `until`, when given)."""
     settings = project.settings
     if not storyboard_is_current(project, storyboard_inputs(project)):
         # a new storyboard: every scene will be new, as many as the settings ask for
         seconds = settings.clip_duration
         charges = provider_for("storyboard", settings).estimate("storyboard", seconds)
-        for _ in range(settings.scenes):
+        for _ in range(settings.scenes if until != "storyboard" else 0):
             charges += provider_for("keyframe", settings).estimate("keyframe", seconds)
-            charges += provider_for("clip", settings).estimate("clip", seconds)
-        charges += fresh_sound_charges(settings)
+            if until is None:
+                charges += provider_for("clip", settings).estimate("clip", seconds)
+        if until is None:
+            charges += fresh_sound_charges(settings)
         return BuildPlan(None, charges if only is None or _calls_providers(only) else [])
     with contextlib.chdir(project.root):  # the graph's paths are relative to the project
-        tasks = graph.later_tasks(project)
+        tasks = graph.later_tasks(project, until)
         stale = _out_of_date(tasks)
     # a step also runs when a file it uses is rebuilt before it
     made_by = {target: task.name for task in tasks for target in task.targets}

@@ -54,8 +54,9 @@ INPUTS = "vidpipe_inputs"  # a task's meta: the fingerprint its step records in 
 EARLIER_INPUTS = "vidpipe_earlier_inputs"
 
 
-def task_creators(project: Project) -> dict[str, Any]:
-    """The namespace doit loads tasks from (as if it were a dodo.py for this project).
+def task_creators(project: Project, until: str | None = None) -> dict[str, Any]:
+    """The namespace doit loads tasks from (as if it were a dodo.py for this project); `until`
+    (a STOP_STAGES name) leaves out the tasks after that stage.
 
     doit runs with the project folder as its working directory and every path in the graph is
     relative to it, so a project folder can be moved or copied without rebuilding anything.
@@ -95,7 +96,7 @@ def task_creators(project: Project) -> dict[str, Any]:
     def task_scene():
         for name, artifact in made().items():
             scene_stage = parse_scene_task(name)
-            if scene_stage is not None:
+            if scene_stage is not None and (until is None or scene_stage[1] == "keyframe"):
                 scene_id, stage = scene_stage
                 action = (SCENE_STEPS[stage], [root, scene_id, artifact.config])
                 yield {"name": scene_subtask(scene_id, stage), **task(artifact, action)}
@@ -116,16 +117,20 @@ def task_creators(project: Project) -> dict[str, Any]:
 
     cuts = [*(CUT_STEPS if settings.has_sound() else ()), FINAL_TASK]
     wanted = {MUSIC_TASK: settings.music, SUBTITLES_TASK: settings.subtitles}
-    creators: dict[str, Any] = {"task_storyboard": task_storyboard, "task_scene": task_scene}
-    creators |= {f"task_{name}": cut_creator(name) for name in cuts if wanted.get(name, True)}
+    creators: dict[str, Any] = {"task_storyboard": task_storyboard}
+    if until != "storyboard":
+        creators["task_scene"] = task_scene
+    if until is None:
+        creators |= {f"task_{name}": cut_creator(name) for name in cuts if wanted.get(name, True)}
     return creators
 
 
-def later_tasks(project: Project) -> list[Task]:
-    """Every task after the storyboard, as doit sees them (call in the project's folder)."""
+def later_tasks(project: Project, until: str | None = None) -> list[Task]:
+    """Every task after the storyboard (up to the stage `until`), as doit sees them (call in
+    the project's folder)."""
     return [
         task
-        for name, creator in task_creators(project).items()
+        for name, creator in task_creators(project, until).items()
         if name != "task_storyboard"
         for task in generate_tasks(name.removeprefix("task_"), creator())
         if task.actions

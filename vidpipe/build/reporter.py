@@ -92,6 +92,7 @@ class BuildReporter:
     project: Project
     log: BuildLog
     progress: Progress
+    until: str | None = None  # the build stops after this stage (until=)
 
     def __init__(self, outstream, options: dict[str, Any]) -> None:
         self.started_at = time.monotonic()
@@ -101,9 +102,11 @@ class BuildReporter:
 
     def _emit(self, kind: str, task=None, **fields: Any) -> None:
         if self.total is None and self.project.storyboard_file.exists():
-            with contextlib.suppress(VidpipeError):  # the storyboard and every artifact after it
+            with contextlib.suppress(VidpipeError):  # the storyboard, and what comes after it
                 storyboard = load_storyboard(self.project.storyboard_file)
-                self.total = 1 + len(artifacts(self.project, storyboard))
+                after = {"storyboard": 0, "keyframes": len(storyboard.scenes)}
+                later = after.get(self.until or "", len(artifacts(self.project, storyboard)))
+                self.total = 1 + later
         event = {
             "event": kind,
             "project": self.project.id,

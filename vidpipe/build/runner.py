@@ -63,24 +63,26 @@ def build_project(
     only: list[str] | None = None,
     prepare: Callable[[], None] | None = None,
     approval: costs.Approval | None = None,
+    until: str | None = None,
 ) -> int:
-    """Bring the project up to date (or only the `only` tasks, without their dependencies);
-    `prepare` runs first, under the project's lock. Paid work starts only with the user's
-    `approval`, within its budget. Returns an exit code (vidpipe.errors)."""
+    """Bring the project up to date (or only the `only` tasks, without their dependencies; or
+    only up to the stage `until`, a STOP_STAGES name, to review it); `prepare` runs first,
+    under the project's lock. Paid work starts only with the user's `approval`, within its
+    budget. Returns an exit code (vidpipe.errors)."""
     with project_lock(project):
         if prepare is not None:
             prepare()
         fsutil.remove_partials(project.root)
         check_project(project, out)
         record_committed(project)  # finished when a build was killed, before doit knew
-        plan = plan_build(project, only)
+        plan = plan_build(project, only, until)
         approval = approval or costs.Approval()
         costs.approve(plan.charges, approval, project.id, out, as_json=json_progress)
         write_status(project, "pending")
         log = BuildLog()
         progress = (JsonProgress if json_progress else Progress)(out)
         try:
-            code = _run(project, plan, only, log, progress, approval)
+            code = _run(project, plan, only, log, progress, approval, until)
         except KeyboardInterrupt:  # before doit took over the signals
             code = EXIT_INTERRUPTED
         except DiskFull as err:  # outside any step: doit's own records
@@ -90,7 +92,7 @@ def build_project(
                            "error": str(err), "elapsed": round(time.time() - log.started, 3),
                            "done": len(log.ran)}, [])  # fmt: skip
             code = EXIT_BUILD_FAILED
-        outcome = _record_outcome(project, log, code, costs.total(plan.charges))
+        outcome = _record_outcome(project, log, code, costs.total(plan.charges), until)
         if outcome == "failed":
             code = EXIT_BUILD_FAILED
     final = str(project.final_file)
@@ -99,6 +101,9 @@ def build_project(
                        "exit_code": code}, [])  # fmt: skip
     elif outcome == "complete":
         out.write(f"{'done' if log.ran else 'up to date'}: {final}\n")
+    elif outcome == "stopped":
+        out.write(f"stopped after the {until} for review; go on with: vidpipe resume "
+                  f"id={project.id}\n")  # fmt: skip
     elif outcome == "interrupted":
         out.write(f"interrupted; continue with: vidpipe resume id={project.id}\n")
     else:
@@ -113,6 +118,7 @@ def _run(
     log: BuildLog,
     progress: Progress,
     approval: costs.Approval,
+    until: str | None = None,
 ) -> int:
     """Run the steps of `plan` with doit; with none to run, doit is not started at all."""
     if plan.nothing_to_do:
@@ -120,7 +126,8 @@ def _run(
         # the plan found every input unchanged (by content, as doit compares files): record
         # their times, so that the next resume's folder check finds the project done
         for artifact in artifacts(project, load_storyboard(project.storyboard_file)):
-            refresh_input_times(project, artifact.target)
+            if until is None:  # (a plan up to a stage checked only part of them)
+                refresh_input_times(project, artifact.target)
         return EXIT_OK
     ffmpeg.ffmpeg_exe()  # no usable ffmpeg: one clear error before any step starts
     # --continue: a scene that fails (a safety filter, a bad keyframe) does not stop the
@@ -130,19 +137,23 @@ def _run(
         # the first only), so the `only` tasks run one after the other, in order
         for name in only or [""]:
             single = ["--single", name] if name else []
-            code = _run_doit(project, log, progress, ["run", "--continue", *single])
+            code = _run_doit(project, log, progress, ["run", "--continue", *single], until)
             if code != EXIT_OK:
                 break
         return code
 
 
-def _run_doit(project: Project, log: BuildLog, progress: Progress, args: list[str]) -> int:
+def _run_doit(
+    project: Project, log: BuildLog, progress: Progress, args: list[str], until: str | None
+) -> int:
     reporter = type(
-        "ProjectReporter", (BuildReporter,), {"project": project, "log": log, "progress": progress}
+        "ProjectReporter",
+        (BuildReporter,),
+        {"project": project, "log": log, "progress": progress, "until": until},
     )
     loader = ModuleTaskLoader(
         {
-            **task_creators(project),
+            **task_creators(project, until),
             "DOIT_CONFIG": {
                 "backend": "vidpipe-durable",
                 "dep_file": ".vidpipe/doit.sqlite3",
@@ -181,9 +192,14 @@ def _out_of_space(doit_errors: str, project: Project) -> bool:
     return "disk I/O error" in doit_errors and shutil.disk_usage(project.root).free < 2**20
 
 
-def _record_outcome(project: Project, log: BuildLog, code: int, estimated: float) -> str:
+def _record_outcome(
+    project: Project, log: BuildLog, code: int, estimated: float, until: str | None
+) -> str:
     """Write the final status, append the run to the project's run log, refresh the index."""
-    if code == EXIT_OK:
+    if code == EXIT_OK and until is not None:
+        outcome = "stopped"
+        write_status(project, "stopped", until=until)
+    elif code == EXIT_OK:
         outcome = "complete" if project.final_file.exists() else "failed"
         write_status(project, "complete")
     elif code == EXIT_INTERRUPTED:

@@ -19,7 +19,7 @@ from vidpipe.project.costs import take_approval
 from vidpipe.project.folder import Project, open_project
 from vidpipe.project.provenance import hand_edit_note
 from vidpipe.project.settings import STAGES, ProjectSettings, settings_from_words
-from vidpipe.project.stages import SOUND_STAGES
+from vidpipe.project.stages import SOUND_STAGES, STOP_STAGES
 from vidpipe.project.status import LISTED_STATES
 from vidpipe.providers import BUILTIN, SOUND_BUILTIN
 from vidpipe.read.summary import is_up_to_date, summarize
@@ -60,14 +60,16 @@ def generate(words: dict[str, str]) -> int:
             'finds a message in a bottle"'
         )
     approval = take_approval(words)
+    until = words.pop("until", None)
     project = usecases.new_project(settings_from_words(words), source="command line")
     _announce(project, json_progress)
-    return build_project(project, json_progress=json_progress, approval=approval)
+    return build_project(project, json_progress=json_progress, approval=approval, until=until)
 
 
 def resume(words: dict[str, str]) -> int:
     json_progress = _json_progress(words)
     approval = take_approval(words)
+    until = words.pop("until", None)
     if "id" in words:
         project = open_project(words["id"])
     else:
@@ -86,7 +88,7 @@ def resume(words: dict[str, str]) -> int:
             print(note)
         print(f"up to date: {project.final_file}")
         return EXIT_OK
-    return build_project(project, json_progress=json_progress, approval=approval)
+    return build_project(project, json_progress=json_progress, approval=approval, until=until)
 
 
 def status(words: dict[str, str]) -> int:
@@ -212,6 +214,8 @@ QUEUE = Option(
     "a Redis URL",
     "build on Celery workers (`vidpipe worker`) instead of on this machine",
 )
+UNTIL = _choice("until", "", STOP_STAGES, "stop after this stage to review it; a resume without "
+                "until= goes on to the video")  # fmt: skip
 FORMAT = _choice("format", "text", ("text", "json"), "the output format")
 
 
@@ -244,7 +248,7 @@ def _settings_options() -> tuple[Option, ...]:
         )  # fmt: skip
         for stage in SOUND_STAGES
     ]
-    return (*options, PROGRESS, *SPENDING)
+    return (*options, UNTIL, PROGRESS, *SPENDING)
 
 
 COMMANDS: dict[str, Command] = {
@@ -255,8 +259,8 @@ COMMANDS: dict[str, Command] = {
                 open_ended=True),
         Command("resume", resume, "continue a failed or killed build, or rebuild after a hand "
                 "edit (without id: the latest unfinished project)", "vidpipe resume [id=<id>]",
-                (Option("id", "the latest unfinished", "a project id", "the project"), PROGRESS,
-                 *SPENDING)),
+                (Option("id", "the latest unfinished", "a project id", "the project"), UNTIL,
+                 PROGRESS, *SPENDING)),
         Command("status", status, "a project's settings, scenes, runs and costs",
                 "vidpipe status [id=<id>] [format=json]",
                 (Option("id", "the newest", "a project id", "the project"), FORMAT)),

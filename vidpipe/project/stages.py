@@ -9,7 +9,12 @@ the picture with the soundtrack and the subtitles.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 STAGES = ("storyboard", "keyframe", "clip")  # the stages a provider serves
+# where a build may stop for review (`until=`): after the storyboard, or after every keyframe
+StopStage = Literal["storyboard", "keyframes"]
+STOP_STAGES: tuple[str, ...] = get_args(StopStage)
 SCENE_TASK = "scene"  # the basename of the per-scene tasks
 FINAL_TASK = "final"
 

@@ -10,7 +10,8 @@ from vidpipe import fsutil
 from vidpipe.project.folder import Project
 
 ACTIVE_STATES = ("pending", "storyboard", "keyframes", "video_gen", "stitching")
-STATES = (*ACTIVE_STATES, "complete", "failed", "interrupted")
+# stopped: a build asked to stop after a stage (until=) did, for review
+STATES = (*ACTIVE_STATES, "stopped", "complete", "failed", "interrupted")
 # what a listing says of a project whose files cannot be read (never written to status.json)
 UNREADABLE = "unreadable"
 LISTED_STATES = (*STATES, UNREADABLE)

@@ -11,6 +11,7 @@ COLOURS = {
     "complete": "32",  # green
     "failed": "31",  # red
     "interrupted": "33",  # yellow
+    "stopped": "35",  # magenta: waits for review (until=)
     "pending": "2",  # dim
 }
 ACTIVE_COLOUR = "36"  # cyan: a build is running
