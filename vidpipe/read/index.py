@@ -29,6 +29,8 @@ from vidpipe.project.status import ACTIVE_STATES, LISTED_STATES, UNREADABLE
 from vidpipe.read.summary import live_status, summarize
 
 INDEX_NAME = ".index.json"
+# what reading an index file that is not JSON, or JSON of another shape than TinyDB's, raises
+INDEX_ERRORS = (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError, RecursionError)
 
 
 class AtomicJSONStorage(Storage):
@@ -75,6 +77,10 @@ class ProjectIndex:
         with self._writing() as db:
             db.upsert(record, Query().id == record["id"])
 
+    def update(self, project_id: str, fields: dict[str, Any]) -> None:
+        with self._writing() as db:
+            db.update(fields, Query().id == project_id)
+
     @contextlib.contextmanager
     def _writing(self) -> Iterator[TinyDB]:
         """The index, to change. The index is a cache of the folders: when it cannot be
@@ -95,14 +101,7 @@ class ProjectIndex:
         try:
             with self._db(exclusive=False) as db:
                 found = db.get(Query().id == project_id)
-        except (
-            UnicodeDecodeError,
-            ValueError,
-            KeyError,
-            TypeError,
-            AttributeError,
-            RecursionError,
-        ):
+        except INDEX_ERRORS:
             return None
         return dict(found) if is_record(found) else None
 
@@ -112,14 +111,7 @@ class ProjectIndex:
         try:
             with self._db(exclusive=False) as db:
                 records = [dict(doc) for doc in db.all()]
-        except (
-            UnicodeDecodeError,
-            ValueError,
-            KeyError,
-            TypeError,
-            AttributeError,
-            RecursionError,
-        ):
+        except INDEX_ERRORS:
             records = None  # not JSON, or JSON of another shape than TinyDB's
         on_disk = {project.id for project in all_projects(self.root)}
         if (
