@@ -70,6 +70,24 @@ def read_json_object(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def read_json_lines(path: Path) -> list[dict[str, Any]]:
+    """The JSON objects of a log, one a line; missing means none, and a line cut short by a
+    kill, or of another shape than an object, is skipped (the other lines are still good)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    entries = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(entry, dict):
+            entries.append(entry)
+    return entries
+
+
 def remove_partials(folder: Path) -> None:
     """Delete temporary files and work folders left by a killed build (call with the project
     lock held)."""

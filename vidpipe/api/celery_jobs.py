@@ -35,7 +35,7 @@ from typing import Any
 import redis
 from celery import Celery
 
-from vidpipe.api.jobs import EVENTS_KEPT, STDERR_KEPT, JobBusy, keep_tail
+from vidpipe.api.jobs import EVENTS_KEPT, STDERR_KEPT, JobBusy, keep_tail, progress_events
 from vidpipe.errors import BadInput
 from vidpipe.process import DIE_WITH_PARENT_ENV
 from vidpipe.project.folder import Project, all_projects
@@ -164,12 +164,7 @@ class Worker:
             ]  # fmt: skip
             for thread in threads:
                 thread.start()
-            assert process.stdout is not None
-            for line in process.stdout:
-                try:
-                    event = json.loads(line)
-                except json.JSONDecodeError:
-                    event = {"event": "output", "text": line.rstrip()}
+            for event in progress_events(process.stdout):
                 add_event(self.store, project.id, event)
             process.wait()
             done.set()

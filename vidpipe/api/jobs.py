@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -232,12 +233,7 @@ class JobManager:
             # stderr is drained beside stdout: a child that writes much to it never blocks
             drain = threading.Thread(target=keep_tail, args=(process.stderr, stderr), daemon=True)
             drain.start()
-            assert process.stdout is not None
-            for line in process.stdout:
-                try:
-                    event = json.loads(line)
-                except json.JSONDecodeError:
-                    event = {"event": "output", "text": line.rstrip()}
+            for event in progress_events(process.stdout):
                 with self.changed:
                     self._add_event(job, event)
             drain.join()
@@ -253,6 +249,16 @@ class JobManager:
                 self._end(job, "queued")  # stopped with the server: it starts again next time
             else:
                 self._end(job, "finished")  # last: a reader that sees it has every event
+
+
+def progress_events(stream: IO[str] | None) -> Iterator[dict[str, Any]]:
+    """A build's progress events, one JSON object a line (`progress=json`); another line is
+    passed on as an "output" event."""
+    for line in stream or ():
+        try:
+            yield json.loads(line)
+        except json.JSONDecodeError:
+            yield {"event": "output", "text": line.rstrip()}
 
 
 def keep_tail(stream: IO[str] | None, tail: collections.deque[str]) -> None:

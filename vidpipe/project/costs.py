@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
 
+from vidpipe import fsutil
 from vidpipe.errors import BadInput, NotConfirmed, NothingPaid, OverBudget
 from vidpipe.project.folder import Project
 
@@ -241,7 +242,9 @@ def spent(root: Path) -> float:
     state = Project(root).state_dir
     if not (state / SPEND_LOG).exists():  # no paid call since there is a log
         return round(sum(_dollars(r.get("cost_usd")) for r in _runs(state)), 6)
-    return round(sum(_dollars(entry.get("usd")) for entry in _read_lines(state / SPEND_LOG)), 6)
+    return round(
+        sum(_dollars(entry.get("usd")) for entry in fsutil.read_json_lines(state / SPEND_LOG)), 6
+    )
 
 
 def _log_spend(root: Path, usd: float, label: str) -> None:
@@ -255,7 +258,7 @@ def _log_spend(root: Path, usd: float, label: str) -> None:
 
 
 def _runs(state: Path) -> list[dict]:
-    return _read_lines(state / "runs.jsonl")
+    return fsutil.read_json_lines(state / "runs.jsonl")
 
 
 def _append(path: Path, entry: dict) -> None:
@@ -263,24 +266,6 @@ def _append(path: Path, entry: dict) -> None:
         handle.write(json.dumps(entry) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
-
-
-def _read_lines(path: Path) -> list[dict]:
-    """The JSON objects of a log, one a line; a line cut short by a kill, or of another shape
-    than an object, is skipped."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return []
-    entries = []
-    for line in lines:
-        try:
-            entry = json.loads(line)
-        except (ValueError, RecursionError):
-            continue
-        if isinstance(entry, dict):
-            entries.append(entry)
-    return entries
 
 
 def _dollars(value: object) -> float:

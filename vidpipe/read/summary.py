@@ -6,7 +6,6 @@ fingerprints the task graph uses, so it can never disagree with what a resume wo
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -35,21 +34,8 @@ def live_status(project: Project) -> dict[str, Any]:
 
 
 def read_runs(project: Project) -> list[dict[str, Any]]:
-    """The project's run log; a line cut short by a kill, or of another shape, is skipped
-    (the other runs are still good)."""
-    try:
-        lines = (project.state_dir / "runs.jsonl").read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return []
-    runs = []
-    for line in lines:
-        try:
-            run = json.loads(line)
-        except (ValueError, RecursionError):
-            continue
-        if _is_run(run):
-            runs.append(run)
-    return runs
+    """The project's run log (a line cut short by a kill, or of another shape, is skipped)."""
+    return [run for run in fsutil.read_json_lines(project.state_dir / "runs.jsonl") if _is_run(run)]
 
 
 def _is_number(value: Any) -> bool:
