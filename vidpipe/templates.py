@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import jinja2
 
 TEMPLATES_ENV = "VIDPIPE_TEMPLATES"
+KINDS_FOLDER = "storyboard"  # the kinds of storyboard the offline planner knows, one YAML each
 
 
 def templates_dir() -> Path:
@@ -22,7 +23,7 @@ def templates_dir() -> Path:
     if configured:
         return Path(configured)
     clone = Path(__file__).resolve().parent.parent / "templates"
-    if (clone / "storyboard").is_dir():
+    if (clone / KINDS_FOLDER).is_dir():
         return clone
     spec = importlib.util.find_spec("vidpipe.prompt_templates")
     if spec is None or not spec.submodule_search_locations:
@@ -49,3 +50,11 @@ def render_string(source: str, **variables: object) -> str:
 def source_text(name: str) -> str:
     """A template file's text (part of fingerprints: editing a template re-runs its stage)."""
     return (templates_dir() / name).read_text(encoding="utf-8")
+
+
+def kind_sources() -> dict[str, str]:
+    """The text of each kind of storyboard by name: the offline storyboard's fingerprint, read
+    without parsing (every up-to-date check asks for it; a broken file is reported when a
+    storyboard is planned)."""
+    folder = templates_dir() / KINDS_FOLDER
+    return {path.stem: path.read_text(encoding="utf-8") for path in sorted(folder.glob("*.yaml"))}

@@ -18,7 +18,6 @@ from pydantic import ValidationError
 
 from vidpipe import fsutil
 from vidpipe.errors import InvalidEdit, NotReady, ProjectNotFound, SceneNotFound
-from vidpipe.media import stills
 from vidpipe.project.cut import check_crossfade, check_stitchable
 from vidpipe.project.folder import (
     Project,
@@ -151,6 +150,8 @@ def _scene(project: Project, scenes: list[dict[str, Any]], scene_id: str) -> dic
 def replace_keyframe(project: Project, scene_id: str, picture: bytes) -> Path:
     """Keep `picture` (checked: a real PNG, JPEG or WebP of a sane size) as the scene's keyframe,
     as a hand-replaced keyframe: the next build remakes its clip and the final cut from it."""
+    from vidpipe.media import stills  # Pillow only for pictures
+
     png = stills.checked_png(picture)
     with project_lock(project):
         _scene(project, _storyboard(project).model_dump()["scenes"], scene_id)
@@ -182,6 +183,8 @@ def thumbnail(project: Project) -> Path:
     source = first_keyframe(project)
     if source is None:
         raise NotReady(f"project {project.id} has no keyframe yet")
+    from vidpipe.media import stills
+
     return stills.thumbnail(source, project.state_dir / "thumbnail.jpg", THUMBNAIL_WIDTH)
 
 

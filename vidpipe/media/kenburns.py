@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
+from vidpipe.media.camera import Box, CameraMove
 from vidpipe.media.ffmpeg import (
     AUDIO_CODEC_ARGS,
     AUDIO_RATE,
@@ -29,27 +29,6 @@ from vidpipe.media.ffmpeg import (
 # source pixel (a frame is then a crop of one of them): at most 1/32 px from the exact place.
 PHASES = 16
 RESAMPLE = Image.Resampling.BILINEAR
-Box = tuple[float, float, float, float]
-
-
-@dataclass(frozen=True)
-class CameraMove:
-    """A Ken Burns move: zoom factor and crop centre (0..1 of the frame) at start and end."""
-
-    zoom: tuple[float, float] = (1.0, 1.06)
-    x: tuple[float, float] = (0.5, 0.5)
-    y: tuple[float, float] = (0.5, 0.5)
-
-    def box(self, t: float, width: int, height: int) -> Box:
-        """The part of a `width` x `height` still seen at time `t` (0..1), in pixels. The zoom
-        changes by the same factor every frame and the centre by the same distance: a steady
-        move (no easing: a crossfade hides the start and end)."""
-        start, end = self.zoom
-        zoom = start * (end / start) ** t
-        w, h = width / zoom, height / zoom
-        x = (width - w) * (self.x[0] + (self.x[1] - self.x[0]) * t)
-        y = (height - h) * (self.y[0] + (self.y[1] - self.y[0]) * t)
-        return (x, y, x + w, y + h)
 
 
 def ken_burns(

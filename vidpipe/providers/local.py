@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from vidpipe import templates
 from vidpipe.media import ffmpeg
-from vidpipe.media.kenburns import CameraMove, ken_burns
+from vidpipe.media.camera import CameraMove
 from vidpipe.project.storyboard import Storyboard
 from vidpipe.providers.base import ClipJob, KeyframeJob, Provenance, Provider
-from vidpipe.providers.local_story import character_names, kinds, plan_storyboard
 
 MODEL = "vidpipe-animatic-1"
 PAINTER_VERSION = 2  # bump when the painter's output changes, so keyframes are redrawn
@@ -61,6 +61,8 @@ def _halve(pair: tuple[float, float]) -> tuple[float, float]:
 
 
 def plan_scenes(prompt: str, style: str, count: int, duration: float) -> Storyboard:
+    from vidpipe.providers.local_story import plan_storyboard  # Jinja2 only when planning
+
     return plan_storyboard(prompt, style, count, duration)
 
 
@@ -69,12 +71,11 @@ class LocalProvider(Provider):
     stages = frozenset({"storyboard", "keyframe", "clip"})
 
     def fingerprint(self, stage: str) -> dict[str, Any]:
-        versions = {
-            "storyboard": {kind.name: kind.source for kind in kinds()},
-            "keyframe": PAINTER_VERSION,
-            "clip": CLIP_VERSION,
-        }
-        return {"provider": self.name, "model": MODEL, "version": versions[stage]}
+        if stage == "storyboard":
+            version: object = templates.kind_sources()
+        else:
+            version = {"keyframe": PAINTER_VERSION, "clip": CLIP_VERSION}[stage]
+        return {"provider": self.name, "model": MODEL, "version": version}
 
     def write_storyboard(self) -> tuple[Storyboard, Provenance]:
         s = self.settings
@@ -83,6 +84,7 @@ class LocalProvider(Provider):
 
     def draw_keyframe(self, job: KeyframeJob) -> Provenance:
         from vidpipe.providers.local_paint import paint_keyframe  # Pillow only when painting
+        from vidpipe.providers.local_story import character_names
 
         scene = job.scene
         paint_keyframe(
@@ -96,6 +98,7 @@ class LocalProvider(Provider):
         return Provenance(self.name, MODEL, prompt=scene.image_prompt)
 
     def render_clip(self, job: ClipJob) -> Provenance:
+        from vidpipe.media.kenburns import ken_burns
         from vidpipe.providers.local_paint import paint_caption
 
         scene = job.scene

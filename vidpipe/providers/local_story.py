@@ -24,7 +24,7 @@ from vidpipe.errors import BadInput
 from vidpipe.project.storyboard import Scene, Storyboard, within_limits
 from vidpipe.providers.local_sound import local_narration
 
-FOLDER = "storyboard"
+FOLDER = templates.KINDS_FOLDER
 DEFAULT_KIND = "story"
 DETERMINERS = {
     "a",
@@ -100,7 +100,6 @@ LEAD_INS = re.compile(
 class Kind:
     name: str
     path: Path
-    source: str  # the file's text (part of the storyboard's fingerprint)
     spec: dict[str, Any]
 
     @property
@@ -115,8 +114,8 @@ def kinds() -> list[Kind]:
     """Every kind in templates/storyboard/, by file name; a broken file is a BadInput."""
     folder = templates.templates_dir() / FOLDER
     found = []
-    for path in sorted(folder.glob("*.yaml")):
-        text = path.read_text(encoding="utf-8")
+    for name, text in templates.kind_sources().items():
+        path = folder / f"{name}.yaml"
         try:
             spec = yaml.safe_load(text)
         except yaml.YAMLError as err:
@@ -125,7 +124,7 @@ def kinds() -> list[Kind]:
         problem = _problem(spec)
         if problem:
             raise BadInput(f"{path}: {problem}; fix the file (story.yaml shows every field)")
-        found.append(Kind(path.stem, path, text, spec))
+        found.append(Kind(name, path, spec))
     if not found:
         raise BadInput(f"{folder} holds no kinds of storyboard (*.yaml); restore them")
     return found
