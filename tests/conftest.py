@@ -13,15 +13,18 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import av
+import bottle
 import pytest
 from fake_google import FakeGoogle, write_credentials
 
+from vidpipe.api.app import make_app
+from vidpipe.api.jobs import JobManager
 from vidpipe.media import ffmpeg
 from vidpipe.project.folder import Project, all_projects
 
@@ -109,6 +112,22 @@ def projects(tmp_path, monkeypatch) -> Path:
     for name in GOOGLE_ENV:
         monkeypatch.delenv(name, raising=False)
     return root
+
+
+@pytest.fixture
+def jobs(projects: Path) -> Iterator[JobManager]:
+    """The server's job runner over `projects`, running nothing (requests only: builds stay
+    queued)."""
+    projects.mkdir()
+    manager = JobManager(projects, max_builds=0)
+    yield manager
+    manager.shutdown()
+
+
+@pytest.fixture
+def app(projects: Path, jobs: JobManager) -> bottle.Bottle:
+    """The HTTP API's WSGI app over `projects` (called in process, without a server)."""
+    return make_app(projects, jobs)
 
 
 def doit_env(**extra: str) -> dict[str, str]:

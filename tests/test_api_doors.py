@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.client
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from wsgiref.util import setup_testing_defaults
@@ -68,19 +67,6 @@ def call(
 
     body_bytes = b"".join(app(environ, start_response))
     return Answer(started["status"], started["headers"], body_bytes)
-
-
-@pytest.fixture
-def jobs(projects: Path) -> Iterator[JobManager]:
-    projects.mkdir()
-    manager = JobManager(projects, max_builds=0)  # requests only: builds stay queued
-    yield manager
-    manager.shutdown()
-
-
-@pytest.fixture
-def app(projects: Path, jobs: JobManager) -> bottle.Bottle:
-    return make_app(projects, jobs)
 
 
 def no_projects(root: Path) -> bool:

@@ -115,6 +115,22 @@ def studio(browser, projects) -> Iterator[Studio]:
     yield from _studio(browser, projects)
 
 
+def short_and_silent(page, scenes):
+    """Fill the new-project form for a quick build: 1 s scenes at 360p, no sound (these
+    stories are about the pictures)."""
+    page.locator("#f-scenes").fill(str(scenes))
+    page.locator("#f-clip_duration").fill("1")
+    for sound in ("narration", "music", "subtitles"):
+        page.locator(f"#f-{sound}").uncheck()
+    page.locator("#f-resolution").select_option("360p")
+
+
+def edit_scene_2(page, label, value):
+    page.locator("article.scene[data-scene=s2] button.edit").click()
+    page.locator("form.edit-form[data-scene=s2]").get_by_label(label).fill(value)
+    page.get_by_role("button", name="Save and rebuild").click()
+
+
 def test_make_a_project_offline_watch_it_build_and_play(studio):
     page = studio.page
     studio.open()
@@ -125,12 +141,7 @@ def test_make_a_project_offline_watch_it_build_and_play(studio):
     assert page.locator("#f-scenes").input_value() == "6"
     assert page.locator("#f-provider-clip").input_value() == "local"
     page.get_by_label("Prompt").fill("A lighthouse keeper finds a message in a bottle")
-    page.locator("#f-scenes").fill("3")
-    page.locator("#f-clip_duration").fill("1")
-    page.locator("#f-narration").uncheck()
-    page.locator("#f-music").uncheck()
-    page.locator("#f-subtitles").uncheck()
-    page.locator("#f-resolution").select_option("360p")
+    short_and_silent(page, scenes=3)
     page.screenshot(path=str(DOCS / "studio-new-project.png"), full_page=True)
     # a value over a limit is refused next to its field, and nothing is made
     page.locator("#f-workers").fill("99")
@@ -258,12 +269,7 @@ def test_stop_at_keyframes_then_approve_the_clips(studio):
     page = studio.page
     studio.open("#/new")
     page.get_by_label("Prompt").fill("A paper boat on a river")
-    page.locator("#f-scenes").fill("2")
-    page.locator("#f-clip_duration").fill("1")
-    page.locator("#f-narration").uncheck()
-    page.locator("#f-music").uncheck()
-    page.locator("#f-subtitles").uncheck()
-    page.locator("#f-resolution").select_option("360p")
+    short_and_silent(page, scenes=2)
     page.locator("#f-until").select_option("keyframes")
     page.get_by_role("button", name="Make the video").click()
     page.wait_for_url(re.compile(r"#/p/"))
@@ -386,12 +392,7 @@ def test_a_paid_project_shows_the_estimate_and_spends_nothing_until_approved(
     page.get_by_label("Prompt").fill("A lighthouse keeper")
     for stage in ("storyboard", "keyframe", "clip"):
         page.locator(f"#f-provider-{stage}").select_option("google")
-    page.locator("#f-scenes").fill("2")
-    page.locator("#f-clip_duration").fill("1")
-    page.locator("#f-narration").uncheck()
-    page.locator("#f-music").uncheck()
-    page.locator("#f-subtitles").uncheck()
-    page.locator("#f-resolution").select_option("360p")
+    short_and_silent(page, scenes=2)
     page.locator("#f-provider_options").fill(json.dumps({"google": GOOGLE_OPTIONS}))
     page.get_by_role("button", name="Make the video").click()
     page.wait_for_url(re.compile(r"#/p/"))
@@ -422,12 +423,6 @@ def test_a_paid_project_shows_the_estimate_and_spends_nothing_until_approved(
     estimate.wait_for(timeout=BUILD_TIMEOUT)
     again = float(re.search(r"\$(\d+\.\d\d)", estimate.locator("h2").inner_text()).group(1))
     assert 0 < again < total and len(fake.paid()) == paid
-
-
-def edit_scene_2(page, label, value):
-    page.locator("article.scene[data-scene=s2] button.edit").click()
-    page.locator("form.edit-form[data-scene=s2]").get_by_label(label).fill(value)
-    page.get_by_role("button", name="Save and rebuild").click()
 
 
 def test_add_a_scene_then_delete_it_with_the_keyboard(studio):

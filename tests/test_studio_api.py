@@ -8,10 +8,8 @@ import io
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import bottle
 import pytest
 from conftest import doit_env, mtimes, only_project, probe
 from PIL import Image
@@ -23,19 +21,6 @@ from vidpipe.cli.commands import COMMANDS, check_words
 from vidpipe.errors import BadInput
 from vidpipe.project.folder import Project
 from vidpipe.project.status import read_status
-
-
-@pytest.fixture
-def jobs(projects: Path) -> Iterator[JobManager]:
-    projects.mkdir()
-    manager = JobManager(projects, max_builds=0)  # requests only: builds stay queued
-    yield manager
-    manager.shutdown()
-
-
-@pytest.fixture
-def app(projects: Path, jobs: JobManager) -> bottle.Bottle:
-    return make_app(projects, jobs)
 
 
 def picture(kind: str = "PNG", size: tuple[int, int] = (64, 36)) -> bytes:

@@ -139,8 +139,9 @@ class JobManager:
         return job if job is not None and job.state in ACTIVE_JOB_STATES else None
 
     def state(self, project_id: str) -> str | None:
-        job = self.jobs.get(project_id)
-        return job.state if job is not None else None
+        with self.changed:  # a state is seen once its record is written (see _end)
+            job = self.jobs.get(project_id)
+            return job.state if job is not None else None
 
     def cancel(self, project_id: str) -> bool:
         with self.changed:
