@@ -250,11 +250,11 @@ def test_a_failed_stitch_keeps_the_crossfade_and_a_killed_ones_work_folder_goes(
     assert run_doit("resume", f"id={project.id}").returncode == 0
     assert not list(project.root.rglob("*.partial-*"))
 
-    # where a stitch works: beside its output, inside the project (what a kill leaves there
-    # is what the clean-up above removes), never in TMPDIR
+    # where a stitch and the final mux work: beside their output, inside the project (what a
+    # kill leaves there is what the clean-up above removes), never in TMPDIR
     import tempfile
 
-    from vidpipe.media import stitch
+    from vidpipe.media import clipformat, mux, stitch
 
     made: list[Path] = []
     real = tempfile.TemporaryDirectory
@@ -264,11 +264,18 @@ def test_a_failed_stitch_keeps_the_crossfade_and_a_killed_ones_work_folder_goes(
         made.append(Path(folder.name))
         return folder
 
-    monkeypatch.setattr(stitch.tempfile, "TemporaryDirectory", recording)
+    # (the encoder's headers are read once per process from a one-frame sample in TMPDIR,
+    # which a kill in that moment would leave behind: a few KB, outside this check)
+    clipformat.canonical_headers(*project.settings.frame_size(), 24)
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", recording)
     clips = [stitch.ClipRef(project.clip_file(f"s{n}"), 24, False) for n in (1, 2, 3)]
     out = project.root / "final.partial-abcdef.mp4"
     stitch.stitch(clips, out, project.settings.frame_size(), 24, 0.25)
-    assert made[0].parent == project.root and ".partial-" in made[0].name  # the stitch's own
+    muxed = project.root / "final.partial-fedcba.mp4"
+    mux.mux(out, project.soundtrack_file, None, muxed, 24)
+    assert made and all(
+        folder.parent == project.root and ".partial-" in folder.name for folder in made
+    ), made
 
 
 @pytest.mark.parametrize("kind", ["a story", "how to brew coffee", "an ad for running shoes"])

@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,12 @@ def read_json_lines(path: Path) -> list[dict[str, Any]]:
         if isinstance(entry, dict):
             entries.append(entry)
     return entries
+
+
+def work_folder(out: Path) -> tempfile.TemporaryDirectory[str]:
+    """A temporary folder beside `out` (a partial file's path): a killed step leaves it where
+    the next build's clean-up (remove_partials) finds it, never in TMPDIR for ever."""
+    return tempfile.TemporaryDirectory(prefix=f"{out.stem}-work-", dir=out.parent)
 
 
 def remove_partials(folder: Path) -> None:

@@ -7,10 +7,10 @@ accented Latin, Chinese and Arabic in one line)."""
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from vidpipe import fsutil
 from vidpipe.media import ffmpeg
 
 SUBTITLE_STYLE = "FontName=Noto Sans,FontSize=18,Outline=1.5,Shadow=0,MarginV=20"
@@ -26,7 +26,7 @@ def mux(
 ) -> None:
     """Write `out`: the picture's video, the soundtrack's audio, the subtitles (an .srt file,
     or None) as a track; with `fonts` (folders of font files) also drawn into the picture."""
-    with tempfile.TemporaryDirectory(prefix="vidpipe-mux-") as folder:
+    with fsutil.work_folder(out) as folder:
         work = Path(folder)
         inputs = ["-i", str(picture), "-i", str(soundtrack)]
         maps = ["-map", "0:v:0", "-map", "1:a:0"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 import re
 import subprocess
-import tempfile
 import wave
 from fractions import Fraction
 from pathlib import Path
@@ -143,20 +142,18 @@ def trim_silence(
 def measure(samples: NDArray[np.float32]) -> tuple[float, float]:
     """(integrated loudness in LUFS, true peak in dBTP) of a track at RATE, by ffmpeg's
     EBU R128 meter (ITU-R BS.1770; -inf for silence). Measured on the floats as they are."""
-    with tempfile.TemporaryDirectory(prefix="vidpipe-sound-") as folder:
-        raw = Path(folder) / "track.f32"
-        raw.write_bytes(samples.astype("<f4").tobytes())
-        channels = "1" if samples.ndim == 1 else str(samples.shape[1])
-        command = [
-            *(ffmpeg.ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"),
-            *("-f", "f32le", "-ar", str(RATE), "-ac", channels, "-i", str(raw)),
-            *("-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"),
-        ]
-        result = subprocess.run(command, capture_output=True, text=True, errors="replace")
-    summary = result.stderr.rpartition("Summary:")[2]
+    channels = "1" if samples.ndim == 1 else str(samples.shape[1])
+    command = [
+        *(ffmpeg.ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"),
+        *("-f", "f32le", "-ar", str(RATE), "-ac", channels, "-i", "pipe:0"),
+        *("-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"),
+    ]
+    # through a pipe: no temporary file to leave behind when the step is killed
+    done = subprocess.run(command, input=samples.astype("<f4").tobytes(), capture_output=True)
+    summary = done.stderr.decode(errors="replace").rpartition("Summary:")[2]
     loudness = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
     peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
-    if result.returncode != 0 or not loudness or not peak:
+    if done.returncode != 0 or not loudness or not peak:
         raise StepFailed(f"ffmpeg could not measure the soundtrack's loudness: {summary[-200:]}")
     level = float(loudness[1])
     return (level if level > SILENT_LUFS else -math.inf), float(peak[1])

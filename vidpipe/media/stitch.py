@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import heapq
 import shutil
-import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vidpipe import fsutil
 from vidpipe.errors import StepFailed
 from vidpipe.media import audiosplice, clipformat, ffmpeg
 
@@ -146,9 +146,7 @@ def stitch(
     frames = [clip.frames for clip in clips]
     fade = fade_frames(crossfade, fps, frames)
     parts = plan(frames, fade, ffmpeg.keyframe_interval(fps))
-    # the work folder lies beside `out` (a temporary name): a killed stitch leaves it where
-    # the next build's clean-up of temporary files finds it, never in TMPDIR for ever
-    with tempfile.TemporaryDirectory(prefix=f"{out.stem}-work-", dir=out.parent) as folder:
+    with fsutil.work_folder(out) as folder:
         work = Path(folder)
         paths = _canonical_paths(clips, size, fps, work)
         # each thread reads its own containers: the audio job, and this one
