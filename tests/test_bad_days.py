@@ -4,6 +4,7 @@ rebuilt or reported, never a crash of the listing (in process; the CLI and API d
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -288,3 +289,36 @@ def test_the_longest_prompt_the_door_takes_makes_a_valid_offline_storyboard(kind
     prompt = " ".join(words * 200)[:MAX_PROMPT_CHARS].strip()
     storyboard = plan_storyboard(prompt, "cinematic", 6, 8.0)
     assert len(storyboard.scenes) == 6  # validated by the model, within every field's limit
+
+
+def ffmpeg_processes(folder: Path) -> list[int]:
+    """The running ffmpeg processes whose command line names something under `folder`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            words = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        named = any(str(folder).encode() in word for word in words)
+        if named and b"ffmpeg" in words[0] and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+def test_an_interrupted_build_leaves_no_ffmpeg_running(projects: Path, signum: int):
+    """Ctrl-C and SIGTERM stop the build's ffmpeg children with it; after kill -9 they end
+    by themselves (their input pipe closes), and a resume completes the project."""
+    from conftest import only_project, run_doit, start_doit, wait_until
+
+    words = ["prompt=A slow river", "scenes=4", "clip_duration=6", "resolution=480p"]
+    build = start_doit("generate", *words, "narration=0", "music=0", "subtitles=0")
+    project = wait_until(lambda: list(projects.glob("*/project.yaml")), 60, "the project")
+    folder = project[0].parent
+    wait_until(lambda: ffmpeg_processes(folder), 120, "an ffmpeg child of the build")
+    build.send_signal(signum)
+    build.wait(timeout=60)
+    wait_until(lambda: not ffmpeg_processes(folder), 30, lambda: f"{ffmpeg_processes(folder)}")
+    assert run_doit("resume", f"id={only_project(projects).id}").returncode == 0
