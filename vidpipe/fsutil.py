@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import secrets
 import shutil
@@ -87,6 +88,11 @@ def read_json_lines(path: Path) -> list[dict[str, Any]]:
         if isinstance(entry, dict):
             entries.append(entry)
     return entries
+
+
+def is_number(value: object) -> bool:
+    """Whether a value read from a JSON file is a finite number (not a bool, not NaN)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def work_folder(out: Path) -> tempfile.TemporaryDirectory[str]:

@@ -270,5 +270,4 @@ def _append(path: Path, entry: dict) -> None:
 
 def _dollars(value: object) -> float:
     """An amount from a log: a number, else nothing (a damaged entry spends nothing)."""
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    return float(value) if ok else 0.0  # type: ignore[arg-type]
+    return float(value) if fsutil.is_number(value) else 0.0  # type: ignore[arg-type]

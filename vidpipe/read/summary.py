@@ -6,7 +6,6 @@ fingerprints the task graph uses, so it can never disagree with what a resume wo
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from vidpipe import fsutil
@@ -38,10 +37,6 @@ def read_runs(project: Project) -> list[dict[str, Any]]:
     return [run for run in fsutil.read_json_lines(project.state_dir / "runs.jsonl") if _is_run(run)]
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _is_run(run: Any) -> bool:
     return (
         isinstance(run, dict)
@@ -53,8 +48,8 @@ def _is_run(run: Any) -> bool:
             and isinstance(step.get("outcome"), str)
             for step in run["steps"]
         )
-        and _is_number(run.get("cost_usd", 0.0))
-        and (run.get("estimated_usd") is None or _is_number(run["estimated_usd"]))
+        and fsutil.is_number(run.get("cost_usd", 0.0))
+        and (run.get("estimated_usd") is None or fsutil.is_number(run["estimated_usd"]))
     )
 
 
@@ -68,7 +63,7 @@ def _artifact_state(project: Project, artifact: Artifact, failed: str | None) ->
     if record.get("inputs") != sha256_text(artifact.config):
         return {"state": "outdated", "reason": "the scene changed since it was made"}
     files = record.get("files")
-    if not isinstance(files, dict) or not all(_is_number(t) for t in files.values()):
+    if not isinstance(files, dict) or not all(fsutil.is_number(t) for t in files.values()):
         return {"state": "outdated", "reason": "its record is damaged"}
     if set(files) != {str(path.relative_to(project.root)) for path in artifact.files}:
         return {"state": "outdated", "reason": "it is made from other files now"}
@@ -77,7 +72,7 @@ def _artifact_state(project: Project, artifact: Artifact, failed: str | None) ->
         if not path.exists() or path.stat().st_mtime_ns != mtime:
             return {"state": "outdated", "reason": f"{name} changed since it was made"}
     cost = record.get("cost_usd", 0.0)
-    return {"state": "done", "cost_usd": cost if _is_number(cost) else 0.0}
+    return {"state": "done", "cost_usd": cost if fsutil.is_number(cost) else 0.0}
 
 
 def scene_states(
