@@ -4,13 +4,19 @@ resume would do."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vidpipe.project.folder import Project
-from vidpipe.project.provenance import read_provenance, sha256_text, storyboard_edited_by_hand
-from vidpipe.project.settings import ProjectSettings
+from vidpipe.project.provenance import (
+    placed_by_hand,
+    read_provenance,
+    sha256_text,
+    storyboard_edited_by_hand,
+)
+from vidpipe.project.settings import DEFAULT_FIT, ProjectSettings
 from vidpipe.project.stages import (
     FINAL_TASK,
     MUSIC_TASK,
@@ -85,11 +91,26 @@ def keyframe_config(
     )
 
 
+def fit_used(project: Project, files: Iterable[Path]) -> dict[str, str]:
+    """The `fit` setting, as a part of the fingerprint of what is made from `files`, where it
+    may change it: when one of them was placed by the user (the pictures and clips of other
+    shapes it is for). Its default is left out, so that fingerprints made before the setting
+    existed stay as they were."""
+    fit = project.settings.fit
+    if fit == DEFAULT_FIT or not any(placed_by_hand(project, path) for path in files):
+        return {}
+    return {"fit": fit}
+
+
 def clip_config(
-    settings: ProjectSettings, scene: Scene, provider: Provider, declared: bool = True
+    settings: ProjectSettings,
+    scene: Scene,
+    provider: Provider,
+    declared: bool = True,
+    fit: dict[str, str] | None = None,
 ) -> str:
     """Everything a scene's clip depends on besides its keyframe file (`provider`: the clip
-    stage's; `declared`: as for keyframe_config)."""
+    stage's; `declared`: as for keyframe_config; `fit`: fit_used of its keyframes)."""
     return fingerprint(
         {
             "scene": scene_used(provider, "clip", scene, declared),
@@ -97,6 +118,7 @@ def clip_config(
             "style": settings.style,
             "fps": settings.fps,
             "provider": provider.fingerprint("clip"),
+            **(fit or {}),
         }
     )
 
@@ -111,9 +133,13 @@ def cut_plan(storyboard: Storyboard, fps: int, crossfade: float) -> dict[str, An
     }
 
 
-def final_config(settings: ProjectSettings, storyboard: Storyboard) -> str:
-    """Everything the final cut depends on besides the clip files."""
-    return fingerprint(cut_plan(storyboard, settings.fps, settings.crossfade))
+def final_config(project: Project, storyboard: Storyboard) -> str:
+    """Everything the final cut depends on besides the clip files (the fit of clips placed by
+    hand, which the cut conforms)."""
+    settings = project.settings
+    clips = [project.clip_file(scene.id) for scene in storyboard.scenes]
+    plan = cut_plan(storyboard, settings.fps, settings.crossfade)
+    return fingerprint({**plan, **fit_used(project, clips)})
 
 
 @dataclass(frozen=True)
@@ -154,6 +180,7 @@ def artifacts(project: Project, storyboard: Storyboard) -> list[Artifact]:
         keyframe = project.keyframe_file(scene.id)
         keyframe_refs = reference_keyframes(project, storyboard, "keyframe", scene, keyframer)
         clip_refs = reference_keyframes(project, storyboard, "clip", scene, animator)
+        fit = fit_used(project, [keyframe, *clip_refs.values()])
         made += [
             Artifact(
                 scene_task(scene.id, "keyframe"),
@@ -165,9 +192,9 @@ def artifacts(project: Project, storyboard: Storyboard) -> list[Artifact]:
             Artifact(
                 scene_task(scene.id, "clip"),
                 project.clip_file(scene.id),
-                clip_config(settings, scene, animator),
+                clip_config(settings, scene, animator, fit=fit),
                 (keyframe, *clip_refs.values()),
-                earlier=clip_config(settings, scene, animator, declared=False),
+                earlier=clip_config(settings, scene, animator, declared=False, fit=fit),
             ),
         ]
     if settings.has_sound():
@@ -196,9 +223,7 @@ def sound_artifacts(project: Project, storyboard: Storyboard) -> list[Artifact]:
     ]  # fmt: skip
     said = tuple(made.target for made in speech)
     clips = tuple(project.clip_file(scene.id) for scene in storyboard.scenes)
-    picture = Artifact(
-        PICTURE_TASK, project.picture_file, final_config(settings, storyboard), clips
-    )
+    picture = Artifact(PICTURE_TASK, project.picture_file, final_config(project, storyboard), clips)
     music = [
         Artifact(MUSIC_TASK, project.music_file, music_config(settings, storyboard), ())
     ] if settings.music else []  # fmt: skip
@@ -216,7 +241,7 @@ def sound_artifacts(project: Project, storyboard: Storyboard) -> list[Artifact]:
 
 def final_artifact(project: Project, storyboard: Storyboard) -> Artifact:
     clips = tuple(project.clip_file(scene.id) for scene in storyboard.scenes)
-    config = final_config(project.settings, storyboard)
+    config = final_config(project, storyboard)
     return Artifact(FINAL_TASK, project.final_file, config, clips)
 
 

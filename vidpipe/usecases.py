@@ -170,7 +170,7 @@ def first_keyframe(project: Project) -> Path | None:
     try:
         data = json.loads(project.storyboard_file.read_text(encoding="utf-8"))
         first = data["scenes"][0]["id"]
-    except (OSError, ValueError, KeyError, IndexError, TypeError):
+    except (OSError, ValueError, KeyError, IndexError, TypeError, RecursionError):
         return None
     if not isinstance(first, str) or not re.match(SCENE_ID_PATTERN, first):
         return None

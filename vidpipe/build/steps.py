@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from vidpipe import fsutil
 from vidpipe.errors import DiskFull, StepFailed, VidpipeError, is_disk_full
 from vidpipe.inputs import reference_keyframes
-from vidpipe.media import clipformat, ffmpeg, stitch
+from vidpipe.media import clipformat, ffmpeg, stills, stitch
 from vidpipe.project import costs
 from vidpipe.project.folder import Project
 from vidpipe.project.provenance import (
@@ -56,18 +56,11 @@ def _step(func):
     return wrapper
 
 
-def check_image(path: Path) -> None:
-    """A keyframe may be the user's own file: say clearly when it is not a usable picture."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError) as err:
-        raise StepFailed(
-            f"{path} is not a readable image ({err}); replace it with a PNG or JPEG, or delete "
-            "it to have it drawn again"
-        ) from None
+def check_keyframes(paths: Iterable[Path]) -> None:
+    """Keyframes may be the user's own files: each a usable picture of a sane size, checked
+    from its header before anything decodes it (vidpipe.media.stills.check_keyframe)."""
+    for path in paths:
+        stills.check_keyframe(path)
 
 
 def pending_file(project: Project, artifact: Path) -> Path:
@@ -134,6 +127,7 @@ def make_keyframe(root: str, scene_id: str, inputs: str) -> None:
     provider = provider_for("keyframe", project.settings)
     with fsutil.writing(target) as partial:
         job = keyframe_job(project, storyboard, scene_id, partial)
+        check_keyframes(job.references.values())
         charges = charges_of(provider, "keyframe", job)
         with costs.reserving(project.root, charges, f"scene {scene_id}: keyframe") as spend:
             record = provider.draw_keyframe(replace(job, paying=spend.paying))
@@ -148,11 +142,11 @@ def make_clip(root: str, scene_id: str, inputs: str) -> None:
     project = Project(Path(root))
     storyboard = load_storyboard(project.storyboard_file)
     target = project.clip_file(scene_id)
-    check_image(project.keyframe_file(scene_id))
     started = time.time()
     provider = provider_for("clip", project.settings)
     with fsutil.writing(target) as partial:
         job = clip_job(project, storyboard, scene_id, partial)
+        check_keyframes([job.keyframe, *job.references.values()])
         label = f"scene {scene_id}: clip"
         with costs.reserving(project.root, charges_of(provider, "clip", job), label) as spend:
             record = provider.render_clip(replace(job, paying=spend.paying))
@@ -181,7 +175,7 @@ def clip_spec(project: Project, scene: Scene) -> clipformat.ClipSpec:
     """The canonical form of a scene's clip."""
     settings = project.settings
     frames = ffmpeg.frame_count(scene.duration, settings.fps)
-    return clipformat.ClipSpec(*settings.frame_size(), settings.fps, frames)
+    return clipformat.ClipSpec(*settings.frame_size(), settings.fps, frames, settings.fit)
 
 
 def known_canonical(project: Project, clip: Path, spec: clipformat.ClipSpec) -> bool:
@@ -207,7 +201,8 @@ def stitch_clips(project: Project, target: Path, inputs: str) -> None:
         clips.append(stitch.ClipRef(path, spec.frames, known_canonical(project, path, spec)))
     started = time.time()
     with fsutil.writing(target) as partial:
-        stitch.stitch(clips, partial, settings.frame_size(), settings.fps, settings.crossfade)
+        size, fps = settings.frame_size(), settings.fps
+        stitch.stitch(clips, partial, size, fps, settings.crossfade, settings.fit)
         record = Provenance("vidpipe", "ffmpeg", extra={"crossfade": settings.crossfade})
         files = file_inputs(project, [clip.path for clip in clips])
         more = {"inputs": sha256_text(inputs), "files": files, "stamp": file_stamp(partial)}

@@ -190,6 +190,7 @@ MEANINGS = {
     "style": "free text: watercolor, noir, anime, pixel art, ...",
     "aspect_ratio": "the frame's shape",
     "resolution": "the short side of the frame",
+    "fit": "a keyframe or placed clip of another shape: crop (centred) or bars (whole, black bars)",
     "clip_duration": "seconds per scene",
     "scenes": "number of scenes",
     "crossfade": "seconds of crossfade between scenes; 0 = hard cuts",

@@ -37,6 +37,7 @@ class ClipSpec:
     height: int
     fps: int
     frames: int
+    fit: str = "crop"  # a clip of another shape: centre-cropped, or whole with bars ("bars")
 
     @property
     def samples(self) -> int:
@@ -234,21 +235,32 @@ def conform(path: Path, spec: ClipSpec) -> list[str]:
     return [*video, *audio, *layout]
 
 
+def _fit_filter(spec: ClipSpec) -> str:
+    """Scale to the frame: cover it and centre-crop, or (`bars`) fit inside it, centred on
+    black (vidpipe.media.stills.fitted does the same to a keyframe)."""
+    width, height = spec.width, spec.height
+    if spec.fit == "bars":
+        return (
+            f"scale={width}:{height}:force_original_aspect_ratio=decrease,"
+            f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:black"
+        )
+    return f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height}"
+
+
 def _rewrite(
     source: Path, out: Path, spec: ClipSpec, facts: ClipFacts, video: bool, audio: bool
 ) -> None:
     """Write `source` in the canonical form: re-encode the video and/or the audio, copy the
     rest. Both streams are timed from 0 (a late start is padded), then cut or padded to the
     scene's length."""
-    width, height, fps = spec.width, spec.height, spec.fps
+    fps = spec.fps
     inputs = ["-i", str(source)]
     graph, outputs = [], []
     if video:
-        # fill the frame (scale, centre-crop), hold the last frame when the clip is short
+        # fill the frame (scale, then centre-crop or pad), hold the last frame when it is short
         graph.append(
-            f"[0:v:0]fps={fps}:start_time=0,"
-            f"scale={width}:{height}:force_original_aspect_ratio=increase,"
-            f"crop={width}:{height},setsar=1,tpad=stop_mode=clone:stop={spec.frames}[v]"
+            f"[0:v:0]fps={fps}:start_time=0,{_fit_filter(spec)},setsar=1,"
+            f"tpad=stop_mode=clone:stop={spec.frames}[v]"
         )
         outputs += ["-map", "[v]", "-frames:v", str(spec.frames), *ffmpeg.video_codec_args(fps)]
     else:

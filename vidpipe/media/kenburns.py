@@ -24,6 +24,7 @@ from vidpipe.media.ffmpeg import (
     feed_ffmpeg,
     video_codec_args,
 )
+from vidpipe.media.stills import Fit, fitted
 
 # A pan at a constant zoom reuses the still shifted by a whole number of these fractions of a
 # source pixel (a frame is then a crop of one of them): at most 1/32 px from the exact place.
@@ -39,9 +40,11 @@ def ken_burns(
     frames: int,
     move: CameraMove,
     overlay: Path | None = None,
+    fit: Fit = "crop",
 ) -> None:
     """Animate `still` into an H.264/AAC (silent) MP4 of exactly `frames` frames; `overlay`
-    (an RGBA image of the frame's size) is laid, unmoving, over every frame."""
+    (an RGBA image of the frame's size) is laid, unmoving, over every frame; a still of
+    another shape fills the frame as `fit` says (vidpipe.media.stills.fitted)."""
     width, height = size
     inputs = [
         *("-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}"),
@@ -68,7 +71,7 @@ def ken_burns(
             *AUDIO_CODEC_ARGS,
             *("-movflags", "+faststart", "-f", "mp4", str(out)),
         ]
-        frames_yuv = render_frames(still, size, frames, move)
+        frames_yuv = render_frames(still, size, frames, move, fit)
         feed_ffmpeg(args, frames_yuv, doing=f"animating {still.name}")
     finally:
         for path, _, _ in pieces:
@@ -106,10 +109,10 @@ def _overlay_pieces(overlay: Path, out: Path) -> list[tuple[Path, int, int]]:
 
 
 def render_frames(
-    still: Path, size: tuple[int, int], frames: int, move: CameraMove
+    still: Path, size: tuple[int, int], frames: int, move: CameraMove, fit: Fit = "crop"
 ) -> Iterator[bytes]:
     """The clip's frames, raw yuv420p (BT.709, TV range), one plane at a time."""
-    planes = _yuv_planes(still, size)
+    planes = _yuv_planes(still, size, fit)
     width, height = size
     constant_zoom = math.isclose(*move.zoom)
     shifted = [_Shifted(plane) for plane in planes] if constant_zoom else None
@@ -125,15 +128,12 @@ def render_frames(
                 yield plane.resize(out, RESAMPLE, box=part).tobytes()
 
 
-def _yuv_planes(still: Path, size: tuple[int, int]) -> list[Image.Image]:
-    """The still, cropped to fill `size`, as its Y, U and V planes (greyscale images)."""
+def _yuv_planes(still: Path, size: tuple[int, int], fit: Fit) -> list[Image.Image]:
+    """The still, fitted to `size`, as its Y, U and V planes (greyscale images)."""
     import av
     from av.video.reformatter import ColorRange, Colorspace
-    from PIL import ImageOps
 
-    with Image.open(still) as image:
-        rgb = ImageOps.fit(image.convert("RGB"), size, Image.Resampling.LANCZOS)
-    frame = av.VideoFrame.from_image(rgb).reformat(
+    frame = av.VideoFrame.from_image(fitted(still, size, fit)).reformat(
         format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG
     )
     planes = []

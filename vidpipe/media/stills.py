@@ -1,4 +1,6 @@
-"""Still pictures: a user's uploaded picture checked and kept as PNG, and small thumbnails."""
+"""Still pictures: a user's picture checked (uploaded, or placed in the folder by hand) and kept
+as PNG; a keyframe fitted to the frame (cropped or with bars, transparency on black); small
+thumbnails."""
 
 from __future__ import annotations
 
@@ -6,8 +8,9 @@ import io
 import os
 import warnings
 from pathlib import Path
+from typing import Literal
 
-from PIL import Image
+from PIL import Image, ImageOps
 
 from vidpipe import fsutil
 from vidpipe.errors import BadInput
@@ -16,6 +19,10 @@ MAX_PICTURE_BYTES = 25 * 1024 * 1024
 MAX_PICTURE_SIDE = 8192
 MIN_PICTURE_SIDE = 16
 PICTURE_FORMATS = ("PNG", "JPEG", "WEBP")
+# how a picture of another shape than the frame fills it: `crop` (centred) or `bars` (the
+# whole picture, black bars on two sides); the values of the setting ProjectSettings.fit
+Fit = Literal["crop", "bars"]
+BACKGROUND = (0, 0, 0)  # what shows through a keyframe's transparent pixels, and the bars
 
 
 def checked_png(data: bytes) -> bytes:
@@ -31,14 +38,10 @@ def checked_png(data: bytes) -> bytes:
                 probe.verify()  # a truncated or corrupt file fails here
             if kind not in PICTURE_FORMATS:
                 raise BadInput(f"a {kind} picture is not taken; send a PNG, JPEG or WebP")
-            if min(width, height) < MIN_PICTURE_SIDE or max(width, height) > MAX_PICTURE_SIDE:
-                raise BadInput(
-                    f"the picture is {width}x{height}; send one from {MIN_PICTURE_SIDE} to "
-                    f"{MAX_PICTURE_SIDE} pixels a side"
-                )
+            _check_sides("the picture", width, height, "send")
             with Image.open(io.BytesIO(data)) as picture:
                 picture.load()
-                rgb = picture.convert("RGB")
+                rgb = flattened(picture)
     except BadInput:
         raise
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Warning):
@@ -48,14 +51,83 @@ def checked_png(data: bytes) -> bytes:
     return out.getvalue()
 
 
+def _check_sides(what: str, width: int, height: int, fix: str) -> None:
+    if min(width, height) < MIN_PICTURE_SIDE or max(width, height) > MAX_PICTURE_SIDE:
+        raise BadInput(
+            f"{what} is {width}x{height}; {fix} one from {MIN_PICTURE_SIDE} to "
+            f"{MAX_PICTURE_SIDE} pixels a side"
+        )
+
+
+def check_keyframe(path: Path) -> None:
+    """A keyframe may be the user's own file, placed in the folder by hand: the same limits
+    as an upload, read from its header before anything decodes it (a header may claim any
+    size), else a BadInput naming the file and the fix."""
+    fix = "replace it, or delete it to have it drawn again"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as probe:
+                kind, (width, height) = probe.format, probe.size
+                probe.verify()  # a truncated or corrupt file fails here
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise BadInput(
+            f"{path} is a picture of over {Image.MAX_IMAGE_PIXELS:,} pixels; {fix} with one "
+            f"from {MIN_PICTURE_SIDE} to {MAX_PICTURE_SIDE} pixels a side"
+        ) from None
+    except (OSError, SyntaxError, ValueError, Warning) as err:
+        raise BadInput(
+            f"{path} is not a picture vidpipe can read ({str(err)[:100]}); {fix} with a PNG, JPEG "
+            "or WebP"
+        ) from None
+    if kind not in PICTURE_FORMATS:
+        raise BadInput(f"{path} is a {kind} picture; {fix} with a PNG, JPEG or WebP")
+    _check_sides(str(path), width, height, f"{fix} with")
+
+
+def as_frame_png(path: Path, size: tuple[int, int], fit: Fit) -> bytes:
+    """The picture's own bytes when it is opaque and of the frame's shape exactly, else the
+    picture `fitted` to `size`, as PNG."""
+    with Image.open(path) as picture:
+        width, height = picture.size
+        opaque = picture.mode in ("RGB", "L") and "transparency" not in picture.info
+    if opaque and width * size[1] == height * size[0]:
+        return path.read_bytes()
+    out = io.BytesIO()
+    fitted(path, size, fit).save(out, "PNG")
+    return out.getvalue()
+
+
+def fitted(path: Path, size: tuple[int, int], fit: Fit) -> Image.Image:
+    """The picture at `path` as an RGB image of exactly `size`: transparent pixels on
+    BACKGROUND, a picture of another shape centre-cropped (`crop`) or shown whole between
+    bars (`bars`)."""
+    with Image.open(path) as picture:
+        opaque = flattened(picture)
+    if fit == "bars":
+        return ImageOps.pad(opaque, size, Image.Resampling.LANCZOS, color=BACKGROUND)
+    return ImageOps.fit(opaque, size, Image.Resampling.LANCZOS)
+
+
+def flattened(picture: Image.Image) -> Image.Image:
+    """`picture` in RGB, its transparent pixels (an alpha channel, or a palette's or a
+    colour's transparency) composited on BACKGROUND, whatever colour they hold."""
+    if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
+        rgba = picture.convert("RGBA")
+        back = Image.new("RGBA", rgba.size, (*BACKGROUND, 255))
+        return Image.alpha_composite(back, rgba).convert("RGB")
+    return picture.convert("RGB")
+
+
 def thumbnail(source: Path, target: Path, width: int) -> Path:
     """A JPEG `width` pixels wide of the picture `source`, made once and remade when the source
     changes (the thumbnail carries the source's mtime)."""
     mtime = source.stat().st_mtime_ns
     if target.exists() and target.stat().st_mtime_ns == mtime:
         return target
+    check_keyframe(source)
     with Image.open(source) as picture:
-        small = picture.convert("RGB")
+        small = flattened(picture)
         small.thumbnail((width, width * 4))
     with fsutil.writing(target) as partial:
         small.save(partial, "JPEG", quality=80)

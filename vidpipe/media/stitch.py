@@ -138,9 +138,15 @@ class Cut:
 
 
 def stitch(
-    clips: list[ClipRef], out: Path, size: tuple[int, int], fps: int, crossfade: float
+    clips: list[ClipRef],
+    out: Path,
+    size: tuple[int, int],
+    fps: int,
+    crossfade: float,
+    fit: str = "crop",
 ) -> None:
-    """Join clips in order into `out`; `crossfade` seconds of overlap at each joint (0 = cuts)."""
+    """Join clips in order into `out`; `crossfade` seconds of overlap at each joint (0 = cuts);
+    a clip of another shape fills the frame as `fit` says (vidpipe.media.clipformat)."""
     if not clips:
         raise StepFailed("there are no clips to join")
     frames = [clip.frames for clip in clips]
@@ -148,7 +154,7 @@ def stitch(
     parts = plan(frames, fade, ffmpeg.keyframe_interval(fps))
     with fsutil.work_folder(out) as folder:
         work = Path(folder)
-        paths = _canonical_paths(clips, size, fps, work)
+        paths = _canonical_paths(clips, size, fps, fit, work)
         # each thread reads its own containers: the audio job, and this one
         with ffmpeg.Containers() as files, ffmpeg.Containers() as sounds:
             delay = _reorder_delay(files.open(paths[0]), fps)
@@ -166,14 +172,14 @@ def stitch(
 
 
 def _canonical_paths(
-    clips: list[ClipRef], size: tuple[int, int], fps: int, work: Path
+    clips: list[ClipRef], size: tuple[int, int], fps: int, fit: str, work: Path
 ) -> list[Path]:
     """The clips' paths; a clip not known to be canonical is probed, and one not in the
     canonical form (made before clips were conformed, or replaced by hand) is conformed into a
     copy under `work`, its own file left as it is."""
     paths = []
     for index, clip in enumerate(clips):
-        spec = clipformat.ClipSpec(*size, fps, clip.frames)
+        spec = clipformat.ClipSpec(*size, fps, clip.frames, fit)
         path = clip.path
         if not (clip.canonical or clipformat.is_canonical(path, spec)):
             path = work / f"clip{index}.mp4"

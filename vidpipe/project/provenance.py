@@ -66,6 +66,15 @@ def file_stamp(path: Path) -> dict[str, int]:
     return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
+def placed_by_hand(project: Project, artifact: Path) -> bool:
+    """True when `artifact` is a file the user put there (uploaded, or copied into the folder),
+    not the one the pipeline made and recorded."""
+    if not artifact.exists():
+        return False
+    record = read_provenance(project, artifact)
+    return record is None or record.get("stamp") != file_stamp(artifact)
+
+
 def made_as_recorded(project: Project, artifact: Path, inputs: str, stamped: bool = True) -> bool:
     """True when `artifact` is the complete file its record describes, made from `inputs`
     (a fingerprint) and from input files that are as they were then. `stamped` False: a

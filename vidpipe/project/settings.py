@@ -30,6 +30,10 @@ from vidpipe.project.stages import (
 
 AspectRatio = Literal["16:9", "9:16", "1:1"]
 Resolution = Literal["360p", "480p", "720p", "1080p"]
+# how a keyframe or a hand-placed clip of another shape than the frame fills it: centre-cropped,
+# or whole with black bars (vidpipe.media.stills.Fit takes the same values)
+Fit = Literal["crop", "bars"]
+DEFAULT_FIT: Fit = "crop"
 
 MAX_PROMPT_CHARS = 4000
 MAX_SCENES = 64
@@ -57,6 +61,7 @@ class ProjectSettings(BaseModel):
     style: Annotated[str, Field(max_length=200)] = "cinematic"
     aspect_ratio: AspectRatio = "16:9"
     resolution: Resolution = "720p"
+    fit: Fit = DEFAULT_FIT
     clip_duration: Annotated[float, Field(gt=0, le=MAX_CLIP_SECONDS, allow_inf_nan=False)] = 8.0
     scenes: Annotated[int, Field(ge=1, le=MAX_SCENES)] = 6
     crossfade: Annotated[float, Field(ge=0, le=5, allow_inf_nan=False)] = 0.0

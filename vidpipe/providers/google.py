@@ -18,6 +18,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, Field, ValidationError, create_model
@@ -386,9 +387,16 @@ class GoogleProvider(Provider):
             prompt=prompt,
             seconds=seconds,
             config=config,
-            image=job.keyframe.read_bytes(),
-            last_frame=job.references[last[0]].read_bytes() if last else None,
+            image=self._frame_png(job, job.keyframe),
+            last_frame=self._frame_png(job, job.references[last[0]]) if last else None,
         )
+
+    def _frame_png(self, job: ClipJob, keyframe: Path) -> bytes:
+        """The keyframe as Veo is to start (or end) from: fitted to the frame as the project's
+        `fit` says, transparency on black (its own bytes when it is of the frame's shape)."""
+        from vidpipe.media import stills  # Pillow only when a clip is made
+
+        return stills.as_frame_png(keyframe, job.settings.frame_size(), job.settings.fit)
 
     def _saved_operation(self, job: ClipJob, request: VideoRequest) -> str | None:
         """The operation an earlier build started for exactly this request, if any."""

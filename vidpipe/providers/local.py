@@ -108,7 +108,8 @@ class LocalProvider(Provider):
         caption = job.out.with_name(f"{job.out.stem}.caption.png")
         try:
             paint_caption(caption, size, scene.title, scene.caption)
-            ken_burns(job.keyframe, job.out, size, job.settings.fps, frames, move, caption)
+            fit = job.settings.fit
+            ken_burns(job.keyframe, job.out, size, job.settings.fps, frames, move, caption, fit)
         finally:
             caption.unlink(missing_ok=True)
         return Provenance(self.name, MODEL, prompt=scene.camera, extra={"frames": frames})
