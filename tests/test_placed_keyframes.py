@@ -246,3 +246,16 @@ def test_fit_applies_to_placed_keyframes_and_clips_and_its_change_rebuilds_only_
     with av.open(str(project.final_file)) as container:
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
     assert black_columns(frames[-1].astype(int)) > 100  # the last scene, between bars
+
+
+def test_fit_is_a_setting_of_every_door() -> None:
+    from vidpipe.api.app import GenerateRequest
+    from vidpipe.cli.commands import command_help
+    from vidpipe.project.settings import settings_from_words
+
+    assert settings_from_words({"prompt": "A bay", "fit": "bars"}).fit == "bars"
+    with pytest.raises(BadInput, match="fit: Input should be 'crop' or 'bars'"):
+        settings_from_words({"prompt": "A bay", "fit": "stretch"})
+    assert "fit=  crop, bars (default crop)" in command_help("generate")
+    schema = GenerateRequest.model_json_schema()["properties"]["fit"]
+    assert schema["enum"] == ["crop", "bars"] and schema["default"] == "crop"
