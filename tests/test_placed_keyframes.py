@@ -259,3 +259,56 @@ def test_fit_is_a_setting_of_every_door() -> None:
     assert "fit=  crop, bars (default crop)" in command_help("generate")
     schema = GenerateRequest.model_json_schema()["properties"]["fit"]
     assert schema["enum"] == ["crop", "bars"] and schema["default"] == "crop"
+
+
+# --- JSON nested too deeply: a hand-edited storyboard, a request body -------------------------
+NESTED = "[" * 10_000 + "]" * 10_000  # 20 KB: within the body limit
+
+
+@pytest.fixture
+def app(projects: Path):
+    from vidpipe.api.app import make_app
+    from vidpipe.api.jobs import JobManager
+
+    projects.mkdir(exist_ok=True)
+    jobs = JobManager(projects, max_builds=0)  # requests only: builds stay queued
+    yield make_app(projects, jobs)
+    jobs.shutdown()
+
+
+@pytest.mark.slow  # a doit run
+def test_json_nested_too_deeply_is_one_clear_error_at_every_door(app, projects: Path) -> None:
+    from test_api_doors import call, with_storyboard
+
+    project = with_storyboard(projects)
+    for method, path in [("POST", "/api/generate"),
+                         ("POST", f"/api/projects/{project.id}/resume"),
+                         ("POST", f"/api/projects/{project.id}/stitch"),
+                         ("PATCH", f"/api/projects/{project.id}/scenes/s1")]:  # fmt: skip
+        answer = call(app, method, path, raw=NESTED.encode())
+        assert answer.status == 400, (path, answer.body)
+        assert "nested too deeply" in answer.json["error"]["message"]
+
+    # the storyboard edited by hand into the same: the project's pages say so, the list and a
+    # build name the file, and nothing is built
+    project.storyboard_file.write_text(NESTED)
+    listed = call(app, "GET", "/api/projects")
+    assert listed.status == 200 and listed.json["projects"][0]["thumbnail"] is None
+    shown = call(app, "GET", f"/api/projects/{project.id}")
+    assert shown.status < 500, shown.body
+    build = run_doit("resume", f"id={project.id}")
+    said = build.stdout + build.stderr
+    assert build.returncode == 4 and "Traceback" not in said
+    assert f"{project.storyboard_file}: not a storyboard (nested too deeply" in said
+    assert not project.keyframe_file("s1").exists() and not project.final_file.exists()
+
+
+def test_the_thumbnail_of_a_keyframe_too_big_is_a_422_naming_it(app, projects: Path) -> None:
+    from test_api_doors import call, with_storyboard
+
+    project = with_storyboard(projects)
+    project.keyframe_file("s1").parent.mkdir(parents=True, exist_ok=True)
+    project.keyframe_file("s1").write_bytes(png_claiming(100_000, 100_000))
+    answer = call(app, "GET", f"/api/projects/{project.id}/thumbnail.jpg")
+    assert answer.status == 422
+    assert str(project.keyframe_file("s1")) in answer.json["error"]["message"]
