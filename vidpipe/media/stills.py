@@ -30,59 +30,53 @@ def checked_png(data: bytes) -> bytes:
     BadInput that says what to send instead."""
     if len(data) > MAX_PICTURE_BYTES:
         raise BadInput(f"the picture is over {MAX_PICTURE_BYTES // 2**20} MB; send a smaller one")
+    check_picture(io.BytesIO(data), "the picture", "send")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as probe:
-                kind, (width, height) = probe.format, probe.size
-                probe.verify()  # a truncated or corrupt file fails here
-            if kind not in PICTURE_FORMATS:
-                raise BadInput(f"a {kind} picture is not taken; send a PNG, JPEG or WebP")
-            _check_sides("the picture", width, height, "send")
-            with Image.open(io.BytesIO(data)) as picture:
-                picture.load()
-                rgb = flattened(picture)
-    except BadInput:
-        raise
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Warning):
-        raise BadInput("that is not a picture vidpipe can read; send a PNG, JPEG or WebP") from None
+        with Image.open(io.BytesIO(data)) as picture:
+            picture.load()
+            rgb = flattened(picture)
+    except (OSError, SyntaxError, ValueError):  # its data, past a sound header
+        raise BadInput(
+            "the picture is not one vidpipe can read; send a PNG, JPEG or WebP"
+        ) from None
     out = io.BytesIO()
     rgb.save(out, "PNG")
     return out.getvalue()
 
 
-def _check_sides(what: str, width: int, height: int, fix: str) -> None:
-    if min(width, height) < MIN_PICTURE_SIDE or max(width, height) > MAX_PICTURE_SIDE:
-        raise BadInput(
-            f"{what} is {width}x{height}; {fix} one from {MIN_PICTURE_SIDE} to "
-            f"{MAX_PICTURE_SIDE} pixels a side"
-        )
-
-
 def check_keyframe(path: Path) -> None:
-    """A keyframe may be the user's own file, placed in the folder by hand: the same limits
-    as an upload, read from its header before anything decodes it (a header may claim any
-    size), else a BadInput naming the file and the fix."""
-    fix = "replace it, or delete it to have it drawn again"
+    """A keyframe may be the user's own file, placed in the folder by hand: the same check as
+    an upload, naming the file."""
+    check_picture(path, str(path), "replace it (or delete it to have it drawn again) with")
+
+
+def check_picture(source: Path | io.BytesIO, named: str, fix: str) -> None:
+    """The one check of a picture a user gives (uploaded, or placed by hand): a kept format of
+    a sane size, read from its header before anything decodes it (a header may claim any size,
+    past Pillow's decompression-bomb limit too). Else a BadInput: `named` names the picture,
+    `fix` starts what to do ("send")."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as probe:
+            with Image.open(source) as probe:
                 kind, (width, height) = probe.format, probe.size
                 probe.verify()  # a truncated or corrupt file fails here
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise BadInput(
-            f"{path} is a picture of over {Image.MAX_IMAGE_PIXELS:,} pixels; {fix} with one "
-            f"from {MIN_PICTURE_SIDE} to {MAX_PICTURE_SIDE} pixels a side"
+            f"{named} is a picture of over {Image.MAX_IMAGE_PIXELS:,} pixels; {fix} one from "
+            f"{MIN_PICTURE_SIDE} to {MAX_PICTURE_SIDE} pixels a side"
         ) from None
-    except (OSError, SyntaxError, ValueError, Warning) as err:
+    except (OSError, SyntaxError, ValueError):
         raise BadInput(
-            f"{path} is not a picture vidpipe can read ({str(err)[:100]}); {fix} with a PNG, JPEG "
-            "or WebP"
+            f"{named} is not a picture vidpipe can read; {fix} a PNG, JPEG or WebP"
         ) from None
     if kind not in PICTURE_FORMATS:
-        raise BadInput(f"{path} is a {kind} picture; {fix} with a PNG, JPEG or WebP")
-    _check_sides(str(path), width, height, f"{fix} with")
+        raise BadInput(f"{named}: a {kind} picture is not taken; {fix} a PNG, JPEG or WebP")
+    if min(width, height) < MIN_PICTURE_SIDE or max(width, height) > MAX_PICTURE_SIDE:
+        raise BadInput(
+            f"{named} is {width}x{height}; {fix} one from {MIN_PICTURE_SIDE} to "
+            f"{MAX_PICTURE_SIDE} pixels a side"
+        )
 
 
 def as_frame_png(path: Path, size: tuple[int, int], fit: Fit) -> bytes:
