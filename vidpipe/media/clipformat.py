@@ -71,18 +71,61 @@ class ClipFacts:
     audio: AudioFacts | None
 
 
+# what to do about a clip that cannot be used (a clip step makes a deleted clip again)
+CLIP_FIX = "replace it with a complete video, or delete it to have the clip made again"
+
+
+def unusable(path: Path, what: str) -> StepFailed:
+    """The one wording of a clip that cannot be used: its file, what is wrong, what to do."""
+    return StepFailed(f"{path} {what}; {CLIP_FIX}")
+
+
+def _unreadable(path: Path) -> str:
+    """Why ffmpeg cannot open the file at `path`, in words."""
+    if path.stat().st_size == 0:
+        return "is empty (0 bytes)"
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+    if head[4:8] == b"ftyp" and b"moov" not in _top_level_boxes(path):
+        return "is an MP4 without its index (no moov atom), as a copy cut short leaves it"
+    return "is not a video ffmpeg can read"
+
+
+def _top_level_boxes(path: Path) -> list[bytes]:
+    """The types of the top-level boxes (atoms) of an MP4 file, as far as they are whole."""
+    kinds, size = [], path.stat().st_size
+    with open(path, "rb") as handle:
+        position = 0
+        while position + 8 <= size:
+            handle.seek(position)
+            header = handle.read(16)
+            length, kind = int.from_bytes(header[:4], "big"), header[4:8]
+            if length == 1 and len(header) == 16:  # a 64-bit size follows the type
+                length = int.from_bytes(header[8:16], "big")
+            if length < 8 or position + length > size:
+                break  # cut short (or zero: "to the end of the file")
+            kinds.append(kind)
+            position += length
+    return kinds
+
+
 def probe(path: Path) -> ClipFacts:
-    """A clip's streams and packet timestamps, read with PyAV (nothing is decoded)."""
+    """A clip's streams and packet timestamps, read with PyAV (nothing is decoded). A clip
+    that cannot be used (unreadable, without video, holding fewer frames than its index
+    declares) is refused with its name and what to do."""
     import av
 
     try:
         container = av.open(str(path))
-    except av.error.FFmpegError as err:
-        raise StepFailed(f"{path.name} is not a readable video ({err})") from None
+    except av.error.FFmpegError:
+        raise unusable(path, _unreadable(path)) from None
     with container:
         kinds = tuple(stream.type for stream in container.streams)
         video = next(iter(container.streams.video), None)
         audio = next(iter(container.streams.audio), None)
+        if video is None:
+            has = "only audio" if audio is not None else "no streams"
+            raise unusable(path, f"has no video ({has})")
         pts: list[int] = []
         keyframes: set[int] = set()
         audio_start: int | None = None
@@ -97,11 +140,32 @@ def probe(path: Path) -> ClipFacts:
             else:
                 audio_start = packet.pts if audio_start is None else audio_start
                 audio_end = max(audio_end, packet.pts + (packet.duration or 0))
+        declared = video.frames  # from the index: 0 where the container does not say
+        if declared and len(pts) < declared:
+            raise unusable(path, f"is cut short: it holds {len(pts)} of its {declared} frames")
         return ClipFacts(
             kinds,
-            _video_facts(video, sorted(pts), keyframes) if video is not None else None,
+            _video_facts(video, sorted(pts), keyframes),
             _audio_facts(audio, audio_start or 0, audio_end) if audio is not None else None,
         )
+
+
+def check_decodes(path: Path) -> None:
+    """Refuse a clip whose video does not decode to its end: damaged data decodes to fewer
+    frames, or fails, where ffmpeg itself would carry on (and exit 0) with a frozen frame."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        packets = decoded = 0
+        try:
+            for packet in container.demux(stream):
+                packets += packet.size > 0
+                decoded += len(packet.decode())
+        except av.error.FFmpegError:
+            pass  # counted below: the frames before the damage decoded
+    if decoded < packets:
+        raise unusable(path, f"is damaged: only {decoded} of its {packets} frames decode")
 
 
 def _video_facts(stream, pts: list[int], keyframes: set[int]) -> VideoFacts:

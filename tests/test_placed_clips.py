@@ -1,0 +1,141 @@
+"""Clips a user puts in a project by hand (clips/<scene>.mp4): used as the user meant, or
+refused with the file's name, what is wrong and what to do. The clips are real files made with
+ffmpeg and broken as copies, kills and disks break them; the stitch and the build are real."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from vidpipe.errors import StepFailed
+from vidpipe.media import clipformat, ffmpeg, stitch
+
+SIZE, FPS, FRAMES = (320, 180), 24, 48
+
+
+def make_clip(path: Path, *args: str, audio: bool = True, seconds: float = 2) -> Path:
+    """A real clip of moving test pictures (and a tone), with its index at the front."""
+    sound = ["-f", "lavfi", "-i", "sine=r=48000"] if audio else []
+    subprocess.run(
+        [
+            *(ffmpeg.ffmpeg_exe(), "-v", "error", "-y"),
+            *("-f", "lavfi", "-i", f"testsrc=s={SIZE[0]}x{SIZE[1]}:r={FPS}", *sound),
+            *("-t", str(seconds), "-c:v", "libx264", "-pix_fmt", "yuv420p", *args),
+            *("-movflags", "+faststart", str(path)),
+        ],
+        check=True,
+    )
+    return path
+
+
+def cut_to(path: Path, size: int) -> None:
+    path.write_bytes(path.read_bytes()[:size])
+
+
+def truncated(path: Path) -> str:
+    make_clip(path)
+    cut_to(path, path.stat().st_size // 2)  # the index at the front declares every frame
+    return "is cut short: it holds"
+
+
+def without_index(path: Path) -> str:
+    make_clip(path)
+    subprocess.run(  # the index at the end, as a recording writes it; then the end lost
+        [ffmpeg.ffmpeg_exe(), "-v", "error", "-y", "-i", str(path), "-c", "copy",
+         str(path.with_suffix(".moov-last.mp4"))],
+        check=True,
+    )  # fmt: skip
+    data = path.with_suffix(".moov-last.mp4").read_bytes()
+    path.write_bytes(data[: data.rindex(b"moov") - 4])
+    return "is an MP4 without its index (no moov atom)"
+
+
+def empty(path: Path) -> str:
+    path.write_bytes(b"")
+    return "is empty (0 bytes)"
+
+
+def text(path: Path) -> str:
+    path.write_text("notes for scene 2\n")
+    return "is not a video ffmpeg can read"
+
+
+def audio_only(path: Path) -> str:
+    subprocess.run(
+        [ffmpeg.ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", "sine=r=48000",
+         "-t", "2", "-c:a", "aac", str(path)],
+        check=True,
+    )  # fmt: skip
+    return "has no video (only audio)"
+
+
+def damaged_inside(path: Path) -> str:
+    """Whole and indexed, but bytes in the middle of its pictures overwritten."""
+    make_clip(path, "-g", "100")  # one keyframe: the damage spoils the frames after it
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 4000] = bytes(4000)
+    path.write_bytes(bytes(data))
+    return "is damaged: only"
+
+
+BAD_CLIPS = [truncated, without_index, empty, text, audio_only, damaged_inside]
+
+
+@pytest.mark.parametrize("spoil", BAD_CLIPS)
+def test_an_unusable_clip_is_refused_with_its_name_what_is_wrong_and_what_to_do(
+    tmp_path: Path, spoil
+) -> None:
+    good = make_clip(tmp_path / "s1.mp4")
+    bad = tmp_path / "s2.mp4"
+    said = spoil(bad)
+    clips = [stitch.ClipRef(good, FRAMES, False), stitch.ClipRef(bad, FRAMES, False)]
+    out = tmp_path / "final.mp4"
+    with pytest.raises(StepFailed) as refused:
+        stitch.stitch(clips, out, SIZE, FPS, 0.25)
+    message = str(refused.value)
+    assert message.startswith(f"{bad} {said}"), message
+    assert message.endswith(clipformat.CLIP_FIX)
+    assert "\n" not in message
+    assert not out.exists()
+
+
+def test_a_truncated_clip_is_refused_though_ffmpeg_decodes_it_without_failing(
+    tmp_path: Path,
+) -> None:
+    clip = tmp_path / "s1.mp4"
+    truncated(clip)
+    # what let it through: ffmpeg reads what there is and exits 0
+    decoded = subprocess.run(
+        [ffmpeg.ffmpeg_exe(), "-v", "quiet", "-i", str(clip), "-f", "null", "-"], check=False
+    )
+    assert decoded.returncode == 0
+    with pytest.raises(StepFailed, match=r"holds \d+ of its 48 frames"):
+        clipformat.conform(clip, clipformat.ClipSpec(*SIZE, FPS, FRAMES))
+
+
+def test_a_whole_clip_is_not_refused(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "s1.mp4", "-g", "100")
+    clipformat.check_decodes(clip)
+    facts = clipformat.probe(clip)
+    assert facts.video is not None and len(facts.video.pts) == FRAMES
+
+
+@pytest.mark.slow
+def test_a_stitch_of_a_truncated_clip_fails_naming_it_and_keeps_the_crossfade(projects) -> None:
+    from conftest import FAST, only_project, run_doit
+
+    from vidpipe.project.folder import Project
+
+    assert run_doit("generate", "prompt=A bay", *FAST).returncode == 0
+    project = only_project(projects)
+    clip = project.clip_file("s2")
+    cut_to(clip, clip.stat().st_size // 2)  # the pipeline's own clip has its index at the front
+    failed = run_doit("stitch", f"id={project.id}", "crossfade=0.25")
+    assert failed.returncode == 1
+    said = failed.stdout + failed.stderr
+    assert f"{clip} is cut short" in said and clipformat.CLIP_FIX in said, said
+    assert "Traceback" not in said
+    assert Project(project.root).settings.crossfade == 0.0
