@@ -139,3 +139,25 @@ def test_a_stitch_of_a_truncated_clip_fails_naming_it_and_keeps_the_crossfade(pr
     assert f"{clip} is cut short" in said and clipformat.CLIP_FIX in said, said
     assert "Traceback" not in said
     assert Project(project.root).settings.crossfade == 0.0
+
+
+@pytest.mark.slow
+def test_a_re_stitch_through_the_api_of_a_truncated_clip_fails_and_keeps_the_crossfade(
+    projects,
+) -> None:
+    from api_client import running_server
+    from test_server import SMALL, wait_state
+
+    from vidpipe.project.folder import Project
+
+    with running_server(projects) as (api, _jobs):
+        project_id = api.post("/api/generate", {"prompt": "A bridge", **SMALL}).json["id"]
+        wait_state(api, project_id, {"complete"})
+        project = Project(projects / project_id)
+        clip = project.clip_file("s2")
+        cut_to(clip, clip.stat().st_size // 2)
+        assert api.post(f"/api/projects/{project_id}/stitch", {"crossfade": 0.5}).status == 202
+        status = wait_state(api, project_id, {"failed", "complete"})
+    assert status["state"] == "failed"
+    assert f"{clip} is cut short" in status["error"], status
+    assert Project(project.root).settings.crossfade == 0.0
