@@ -5,6 +5,7 @@ ffmpeg and broken as copies, kills and disks break them; the stitch and the buil
 from __future__ import annotations
 
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,66 @@ def test_a_re_stitch_through_the_api_of_a_truncated_clip_fails_and_keeps_the_cro
     assert status["state"] == "failed"
     assert f"{clip} is cut short" in status["error"], status
     assert Project(project.root).settings.crossfade == 0.0
+
+
+# --- clips shown otherwise than stored ------------------------------------------------------
+def first_frame(path: Path):
+    """The first frame of `path` as decoded and shown (RGB rows x columns x 3)."""
+    import av
+
+    with av.open(str(path)) as container:
+        return next(container.decode(video=0)).to_ndarray(format="rgb24")
+
+
+def is_red(pixel) -> bool:
+    red, green, blue = (int(value) for value in pixel)
+    return red > 180 and green < 80 and blue < 80
+
+
+def with_red_top(path: Path, size: str, *args: str) -> Path:
+    """A clip of a grey picture with a red band over its top tenth (of its stored rows)."""
+    subprocess.run(
+        [
+            *(ffmpeg.ffmpeg_exe(), "-v", "error", "-y"),
+            *("-f", "lavfi", "-i", f"color=gray:s={size}:r={FPS}"),
+            *("-f", "lavfi", "-i", "sine=r=48000", "-t", "2"),
+            *("-vf", "drawbox=x=0:y=0:w=iw:h=ih/10:color=red:t=fill", *args),
+            *("-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path)),
+        ],
+        check=True,
+    )
+    return path
+
+
+def test_non_square_pixels_are_shown_at_their_display_aspect(tmp_path: Path) -> None:
+    # stored 240x180 (4:3), pixels 4:3 wide: shown 320x180, the project's 16:9
+    clip = with_red_top(tmp_path / "s1.mp4", "240x180", "-aspect", "16:9")
+    assert clipformat.probe(clip).video.pixel_aspect == Fraction(4, 3)  # type: ignore[union-attr]
+    out = tmp_path / "final.mp4"
+    stitch.stitch([stitch.ClipRef(clip, FRAMES, False)] * 2, out, SIZE, FPS, 0.25)
+    picture = first_frame(out)
+    assert picture.shape[:2] == (SIZE[1], SIZE[0])
+    # nothing cropped: the band's top rows are there (a 4:3 picture cropped to 16:9 loses them)
+    assert is_red(picture[1, SIZE[0] // 2]) and is_red(picture[15, SIZE[0] // 2])
+    assert not is_red(picture[22, SIZE[0] // 2])
+
+
+def test_a_rotation_tag_is_honoured_on_a_clip_otherwise_in_the_projects_format(
+    tmp_path: Path,
+) -> None:
+    spec = clipformat.ClipSpec(*SIZE, FPS, FRAMES)
+    upright = with_red_top(tmp_path / "upright.mp4", f"{SIZE[0]}x{SIZE[1]}")
+    clipformat.conform(upright, spec)
+    assert clipformat.is_canonical(upright, spec)
+    turned = tmp_path / "s1.mp4"
+    subprocess.run(  # the same packets, shown upside down
+        [ffmpeg.ffmpeg_exe(), "-v", "error", "-y", "-display_rotation", "180",
+         "-i", str(upright), "-c", "copy", str(turned)],
+        check=True,
+    )  # fmt: skip
+    assert not clipformat.is_canonical(turned, spec)
+    out = tmp_path / "final.mp4"
+    stitch.stitch([stitch.ClipRef(turned, FRAMES, False)] * 2, out, SIZE, FPS, 0)
+    picture = first_frame(out)
+    middle = SIZE[0] // 2
+    assert is_red(picture[-2, middle]) and not is_red(picture[2, middle])  # the band at the foot

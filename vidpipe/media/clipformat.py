@@ -27,6 +27,9 @@ from vidpipe.errors import StepFailed
 from vidpipe.media import ffmpeg
 
 AAC_PRIMING = 1024  # samples an AAC encoder puts before the audio (decoders skip them)
+# non-square pixels made square at the size they are shown (960x720 at 4:3 is shown 1280x720);
+# ffmpeg itself turns the picture as its display matrix says (autorotate) before any filter
+SQUARE_PIXELS = "scale=trunc(iw*sar/2)*2:ih,setsar=1"
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class VideoFacts:
     time_base: Fraction
     pts: tuple[int, ...]  # every frame's timestamp, in presentation order
     keyframes: frozenset[int]  # timestamps of the keyframes
+    pixel_aspect: Fraction = Fraction(1)  # a pixel's width / height (1 when not given)
+    rotation: int = 0  # degrees the display matrix turns the picture (0: none)
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,8 @@ def _top_level_boxes(path: Path) -> list[bytes]:
 
 
 def probe(path: Path) -> ClipFacts:
-    """A clip's streams and packet timestamps, read with PyAV (nothing is decoded). A clip
+    """A clip's streams and packet timestamps, read with PyAV (only the first frame is
+    decoded, for the rotation of its display matrix). A clip
     that cannot be used (unreadable, without video, holding fewer frames than its index
     declares) is refused with its name and what to do."""
     import av
@@ -145,7 +151,7 @@ def probe(path: Path) -> ClipFacts:
             raise unusable(path, f"is cut short: it holds {len(pts)} of its {declared} frames")
         return ClipFacts(
             kinds,
-            _video_facts(video, sorted(pts), keyframes),
+            _video_facts(video, sorted(pts), keyframes, _rotation(container, video)),
             _audio_facts(audio, audio_start or 0, audio_end) if audio is not None else None,
         )
 
@@ -168,8 +174,23 @@ def check_decodes(path: Path) -> None:
         raise unusable(path, f"is damaged: only {decoded} of its {packets} frames decode")
 
 
-def _video_facts(stream, pts: list[int], keyframes: set[int]) -> VideoFacts:
+def _rotation(container, stream) -> int:
+    """The rotation of the stream's display matrix, read from its first frame (the one thing
+    probe decodes: PyAV gives the matrix only with frames)."""
+    import av
+
+    container.seek(0, stream=stream)
+    try:
+        for frame in container.decode(stream):
+            return round(frame.rotation) % 360
+    except av.error.FFmpegError:
+        pass  # a damaged clip: check_decodes says so
+    return 0
+
+
+def _video_facts(stream, pts: list[int], keyframes: set[int], rotation: int) -> VideoFacts:
     context = stream.codec_context
+    aspect = context.sample_aspect_ratio
     return VideoFacts(
         context.name,
         context.width,
@@ -178,6 +199,8 @@ def _video_facts(stream, pts: list[int], keyframes: set[int]) -> VideoFacts:
         Fraction(stream.time_base),
         tuple(pts),
         frozenset(keyframes),
+        Fraction(aspect) if aspect else Fraction(1),
+        rotation,
     )
 
 
@@ -225,6 +248,10 @@ def video_problems(facts: ClipFacts, spec: ClipSpec, headers: bytes) -> list[str
         return [f"video is {video.codec} {video.width}x{video.height}"]
     if video.headers != headers:
         return ["video encoder settings differ"]
+    if video.pixel_aspect != 1:
+        return [f"pixels are not square (aspect {video.pixel_aspect})"]
+    if video.rotation:
+        return [f"video is shown turned {video.rotation} degrees"]
     if len(video.pts) != spec.frames:
         return [f"{len(video.pts)} frames instead of {spec.frames}"]
     # frame i at i/fps s: pts * time_base == i / fps, in integers
@@ -310,7 +337,7 @@ def _rewrite(
     if video:
         # fill the frame (scale, centre-crop), hold the last frame when the clip is short
         graph.append(
-            f"[0:v:0]fps={fps}:start_time=0,"
+            f"[0:v:0]{SQUARE_PIXELS},fps={fps}:start_time=0,"
             f"scale={width}:{height}:force_original_aspect_ratio=increase,"
             f"crop={width}:{height},setsar=1,tpad=stop_mode=clone:stop={spec.frames}[v]"
         )
