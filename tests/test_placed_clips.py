@@ -4,6 +4,7 @@ ffmpeg and broken as copies, kills and disks break them; the stitch and the buil
 
 from __future__ import annotations
 
+import json
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -225,3 +226,50 @@ def test_a_rotation_tag_is_honoured_on_a_clip_otherwise_in_the_projects_format(
     picture = first_frame(out)
     middle = SIZE[0] // 2
     assert is_red(picture[-2, middle]) and not is_red(picture[2, middle])  # the band at the foot
+
+
+# --- a clip placed by hand is kept ----------------------------------------------------------
+@pytest.mark.slow
+def test_a_clip_placed_by_hand_is_kept_and_the_build_and_status_say_what_happened(
+    projects, tmp_path
+) -> None:
+    import shutil
+
+    from conftest import FAST, only_project, run_doit
+
+    from vidpipe.read.summary import summarize
+
+    assert run_doit("generate", "prompt=A bay", *FAST).returncode == 0
+    project = only_project(projects)
+    clip = project.clip_file("s2")
+    mine = make_clip(tmp_path / "mine.mp4", seconds=3)  # longer than its 1 s scene, 320x180
+    shutil.copyfile(mine, clip)
+    resumed = run_doit("resume", f"id={project.id}")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "clips/s2.mp4: it is longer than its scene: trimmed to 1 s" in resumed.stdout
+    state = summarize(project)["scenes"][1]["clip"]
+    assert state == {**state, "state": "done"}
+    assert state["note"] == "placed by hand; it is longer than its scene: trimmed to 1 s"
+    shown = run_doit("status", f"id={project.id}")
+    assert "placed by hand; it is longer than its scene" in shown.stdout
+
+    # the same scene's keyframe replaced: the clip is made again, the user's kept beside it
+    shutil.copyfile(project.keyframe_file("s1"), project.keyframe_file("s2"))
+    resumed = run_doit("resume", f"id={project.id}")
+    assert resumed.returncode == 0, resumed.stderr
+    kept = project.root / "clips" / "s2.hand-1.mp4"
+    assert kept.read_bytes() == mine.read_bytes()
+    assert clip.read_bytes() != mine.read_bytes()
+    assert "the clip placed by hand is kept as clips/s2.hand-1.mp4" in resumed.stdout
+    state = summarize(project)["scenes"][1]["clip"]
+    assert state["note"] == "the clip placed by hand is kept as clips/s2.hand-1.mp4"
+
+    # its duration edited, with a second clip of the user's in place: kept as the next one
+    shutil.copyfile(mine, clip)
+    storyboard = json.loads(project.storyboard_file.read_text())
+    storyboard["scenes"][1]["duration"] = 1.5
+    project.storyboard_file.write_text(json.dumps(storyboard))
+    resumed = run_doit("resume", f"id={project.id}")
+    assert resumed.returncode == 0, resumed.stderr
+    assert (project.root / "clips" / "s2.hand-2.mp4").read_bytes() == mine.read_bytes()
+    assert kept.read_bytes() == mine.read_bytes()  # the first one still there

@@ -8,6 +8,7 @@ one-line reason; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import replace
@@ -24,7 +25,9 @@ from vidpipe.media import clipformat, ffmpeg, stitch
 from vidpipe.project import costs
 from vidpipe.project.folder import Project
 from vidpipe.project.provenance import (
+    aside_name,
     file_stamp,
+    placed_by_hand,
     read_provenance,
     sha256_text,
     storyboard_edited_by_hand,
@@ -151,6 +154,8 @@ def make_clip(root: str, scene_id: str, inputs: str) -> None:
     check_image(project.keyframe_file(scene_id))
     started = time.time()
     provider = provider_for("clip", project.settings)
+    # the user's own clip is kept, beside the new one, never overwritten
+    kept = aside_name(target) if placed_by_hand(project, target) else None
     with fsutil.writing(target) as partial:
         job = clip_job(project, storyboard, scene_id, partial)
         label = f"scene {scene_id}: clip"
@@ -166,8 +171,12 @@ def make_clip(root: str, scene_id: str, inputs: str) -> None:
             "canonical": clipformat.stamp(partial, spec),  # a rename keeps size and mtime
             "stamp": file_stamp(partial),
         }
+        if kept is not None:
+            more["note"] = f"the clip placed by hand is kept as {kept.relative_to(project.root)}"
         # recorded before the rename, so that a kill after it finds the clip done
         write_provenance(project, target, record, started, **more)
+        if kept is not None:
+            os.replace(target, kept)
     if job.pending is not None:
         job.pending.unlink(missing_ok=True)  # only now: the clip and its record are in place
 
@@ -210,5 +219,26 @@ def stitch_clips(project: Project, target: Path, inputs: str) -> None:
         stitch.stitch(clips, partial, settings.frame_size(), settings.fps, settings.crossfade)
         record = Provenance("vidpipe", "ffmpeg", extra={"crossfade": settings.crossfade})
         files = file_inputs(project, [clip.path for clip in clips])
-        more = {"inputs": sha256_text(inputs), "files": files, "stamp": file_stamp(partial)}
+        more: dict[str, Any] = {
+            "inputs": sha256_text(inputs),
+            "files": files,
+            "stamp": file_stamp(partial),
+        }
+        notes = placed_clip_notes(project, storyboard, clips)
+        if notes:  # for the status (per scene) and the build's output
+            more["clip_notes"] = notes
+            more["note"] = "; ".join(f"clips/{scene}.mp4: {note}" for scene, note in notes.items())
         write_provenance(project, target, record, started, **more)
+
+
+def placed_clip_notes(
+    project: Project, storyboard: Storyboard, clips: list[stitch.ClipRef]
+) -> dict[str, str]:
+    """scene id -> what the cut did to a clip placed by hand that the user should know."""
+    notes = {}
+    for scene, clip in zip(storyboard.scenes, clips, strict=True):
+        if not clip.canonical and placed_by_hand(project, clip.path):
+            said = clipformat.trimmed(clip.path, clip_spec(project, scene))
+            if said is not None:
+                notes[scene.id] = said
+    return notes

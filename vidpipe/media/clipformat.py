@@ -298,6 +298,22 @@ def stamp(path: Path, spec: ClipSpec) -> str:
     )
 
 
+def trimmed(path: Path, spec: ClipSpec) -> str | None:
+    """What the stitch cuts off a clip longer than its scene, in words (None: nothing)."""
+    video = probe(path).video
+    assert video is not None  # probe refuses a clip without video
+    if not video.pts:
+        return None
+    # the span of its frames' times: one frame short of its length
+    seconds, scene = (
+        (video.pts[-1] - video.pts[0]) * video.time_base,
+        Fraction(spec.frames, spec.fps),
+    )
+    if seconds < scene:
+        return None
+    return f"it is longer than its scene: trimmed to {float(scene):g} s"
+
+
 def is_canonical(path: Path, spec: ClipSpec) -> bool:
     facts = probe(path)
     video, audio = problems(facts, spec)
