@@ -273,3 +273,31 @@ def test_a_clip_placed_by_hand_is_kept_and_the_build_and_status_say_what_happene
     assert resumed.returncode == 0, resumed.stderr
     assert (project.root / "clips" / "s2.hand-2.mp4").read_bytes() == mine.read_bytes()
     assert kept.read_bytes() == mine.read_bytes()  # the first one still there
+
+
+@pytest.mark.slow
+def test_a_clip_placed_by_hand_is_converted_once_not_at_every_stitch(projects, tmp_path) -> None:
+    import shutil
+
+    from conftest import FAST, only_project, run_doit
+    from conftest import probe as decoded
+
+    assert run_doit("generate", "prompt=A bay", *FAST).returncode == 0
+    project = only_project(projects)
+    clip = project.clip_file("s2")
+    mine = make_clip(tmp_path / "mine.mp4", seconds=1)  # another encoder's settings
+    shutil.copyfile(mine, clip)
+    assert run_doit("stitch", f"id={project.id}", "crossfade=0.25").returncode == 0
+    copy = project.state_dir / "conformed" / "s2.mp4"
+    made = copy.stat().st_mtime_ns
+    assert clipformat.is_canonical(
+        copy, clipformat.ClipSpec(*project.settings.frame_size(), 24, 24)
+    )
+    assert run_doit("stitch", f"id={project.id}", "crossfade=0.5").returncode == 0
+    assert copy.stat().st_mtime_ns == made  # taken from its cache
+    assert decoded(project.final_file).frames == 3 * 24 - 2 * 12
+    assert clip.read_bytes() == mine.read_bytes()  # the user's own file as it was
+
+    make_clip(clip, seconds=1.5)  # another clip of the user's: converted again
+    assert run_doit("stitch", f"id={project.id}", "crossfade=0.5").returncode == 0
+    assert copy.stat().st_mtime_ns != made

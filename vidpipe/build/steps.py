@@ -19,6 +19,7 @@ from doit.exceptions import TaskFailed
 from pydantic import ValidationError
 
 from vidpipe import fsutil
+from vidpipe.build import placed
 from vidpipe.errors import DiskFull, StepFailed, VidpipeError, is_disk_full
 from vidpipe.inputs import reference_keyframes
 from vidpipe.media import clipformat, ffmpeg, stitch
@@ -210,35 +211,30 @@ def stitch_clips(project: Project, target: Path, inputs: str) -> None:
     `inputs`: the fingerprint of the cut (vidpipe.inputs.final_config)."""
     settings = project.settings
     storyboard = load_storyboard(project.storyboard_file)
-    clips = []
+    clips, cut, notes = [], [], {}
     for scene in storyboard.scenes:
         path, spec = project.clip_file(scene.id), clip_spec(project, scene)
-        clips.append(stitch.ClipRef(path, spec.frames, known_canonical(project, path, spec)))
+        clips.append(path)
+        if known_canonical(project, path, spec):
+            cut.append(stitch.ClipRef(path, spec.frames, True))
+        elif placed_by_hand(project, path):  # converted once, then taken from its cache
+            own = placed.conformed(project, path, spec)
+            cut.append(stitch.ClipRef(own.path, spec.frames, True))
+            if own.note:
+                notes[scene.id] = own.note
+        else:  # made before clips were conformed: the stitch probes it
+            cut.append(stitch.ClipRef(path, spec.frames, False))
     started = time.time()
     with fsutil.writing(target) as partial:
-        stitch.stitch(clips, partial, settings.frame_size(), settings.fps, settings.crossfade)
+        stitch.stitch(cut, partial, settings.frame_size(), settings.fps, settings.crossfade)
         record = Provenance("vidpipe", "ffmpeg", extra={"crossfade": settings.crossfade})
-        files = file_inputs(project, [clip.path for clip in clips])
+        files = file_inputs(project, clips)
         more: dict[str, Any] = {
             "inputs": sha256_text(inputs),
             "files": files,
             "stamp": file_stamp(partial),
         }
-        notes = placed_clip_notes(project, storyboard, clips)
         if notes:  # for the status (per scene) and the build's output
             more["clip_notes"] = notes
             more["note"] = "; ".join(f"clips/{scene}.mp4: {note}" for scene, note in notes.items())
         write_provenance(project, target, record, started, **more)
-
-
-def placed_clip_notes(
-    project: Project, storyboard: Storyboard, clips: list[stitch.ClipRef]
-) -> dict[str, str]:
-    """scene id -> what the cut did to a clip placed by hand that the user should know."""
-    notes = {}
-    for scene, clip in zip(storyboard.scenes, clips, strict=True):
-        if not clip.canonical and placed_by_hand(project, clip.path):
-            said = clipformat.trimmed(clip.path, clip_spec(project, scene))
-            if said is not None:
-                notes[scene.id] = said
-    return notes
