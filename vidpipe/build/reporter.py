@@ -73,7 +73,8 @@ class Progress:
         if kind == "start":
             return f"{head} ..."
         if kind == "done":
-            return f"{head} done ({event['seconds']:.1f}s)"
+            note = f"; {event['note']}" if event.get("note") else ""
+            return f"{head} done ({event['seconds']:.1f}s){note}"
         if kind == "failed":
             return f"{head} FAILED: {event['error']}"
         return ""
@@ -152,7 +153,8 @@ class BuildReporter:
                 return
             self.log.cost_usd += step["cost_usd"]
             self._index()
-            self._emit("done", task, seconds=step["seconds"])
+            note = self._note_of(task)
+            self._emit("done", task, seconds=step["seconds"], **({"note": note} if note else {}))
 
     def _cost_of(self, task) -> float:
         from vidpipe.project.provenance import read_provenance
@@ -161,6 +163,16 @@ class BuildReporter:
             return 0.0
         record = read_provenance(self.project, self.project.root / task.targets[0]) or {}
         return float(record.get("cost_usd") or 0.0)
+
+    def _note_of(self, task) -> str | None:
+        """What the step said of its artifact for the user (a file placed by hand kept)."""
+        from vidpipe.project.provenance import read_provenance
+
+        if not task.targets:
+            return None
+        record = read_provenance(self.project, self.project.root / task.targets[0]) or {}
+        note = record.get("note")
+        return note if isinstance(note, str) else None
 
     def add_failure(self, task, fail) -> None:
         if not _is_step(task):

@@ -8,6 +8,7 @@ one-line reason; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import replace
@@ -18,13 +19,16 @@ from doit.exceptions import TaskFailed
 from pydantic import ValidationError
 
 from vidpipe import fsutil
+from vidpipe.build import placed
 from vidpipe.errors import DiskFull, StepFailed, VidpipeError, is_disk_full
 from vidpipe.inputs import reference_keyframes
 from vidpipe.media import clipformat, ffmpeg, stills, stitch
 from vidpipe.project import costs
 from vidpipe.project.folder import Project
 from vidpipe.project.provenance import (
+    aside_name,
     file_stamp,
+    placed_by_hand,
     read_provenance,
     sha256_text,
     storyboard_edited_by_hand,
@@ -144,6 +148,8 @@ def make_clip(root: str, scene_id: str, inputs: str) -> None:
     target = project.clip_file(scene_id)
     started = time.time()
     provider = provider_for("clip", project.settings)
+    # the user's own clip is kept, beside the new one, never overwritten
+    kept = aside_name(target) if placed_by_hand(project, target) else None
     with fsutil.writing(target) as partial:
         job = clip_job(project, storyboard, scene_id, partial)
         check_keyframes([job.keyframe, *job.references.values()])
@@ -160,8 +166,12 @@ def make_clip(root: str, scene_id: str, inputs: str) -> None:
             "canonical": clipformat.stamp(partial, spec),  # a rename keeps size and mtime
             "stamp": file_stamp(partial),
         }
+        if kept is not None:
+            more["note"] = f"the clip placed by hand is kept as {kept.relative_to(project.root)}"
         # recorded before the rename, so that a kill after it finds the clip done
         write_provenance(project, target, record, started, **more)
+        if kept is not None:
+            os.replace(target, kept)
     if job.pending is not None:
         job.pending.unlink(missing_ok=True)  # only now: the clip and its record are in place
 
@@ -195,15 +205,31 @@ def stitch_clips(project: Project, target: Path, inputs: str) -> None:
     `inputs`: the fingerprint of the cut (vidpipe.inputs.final_config)."""
     settings = project.settings
     storyboard = load_storyboard(project.storyboard_file)
-    clips = []
+    clips, cut, notes = [], [], {}
     for scene in storyboard.scenes:
         path, spec = project.clip_file(scene.id), clip_spec(project, scene)
-        clips.append(stitch.ClipRef(path, spec.frames, known_canonical(project, path, spec)))
+        clips.append(path)
+        if known_canonical(project, path, spec):
+            cut.append(stitch.ClipRef(path, spec.frames, True))
+        elif placed_by_hand(project, path):  # converted once, then taken from its cache
+            own = placed.conformed(project, path, spec)
+            cut.append(stitch.ClipRef(own.path, spec.frames, True))
+            if own.note:
+                notes[scene.id] = own.note
+        else:  # made before clips were conformed: the stitch probes it
+            cut.append(stitch.ClipRef(path, spec.frames, False))
     started = time.time()
     with fsutil.writing(target) as partial:
         size, fps = settings.frame_size(), settings.fps
-        stitch.stitch(clips, partial, size, fps, settings.crossfade, settings.fit)
+        stitch.stitch(cut, partial, size, fps, settings.crossfade, settings.fit)
         record = Provenance("vidpipe", "ffmpeg", extra={"crossfade": settings.crossfade})
-        files = file_inputs(project, [clip.path for clip in clips])
-        more = {"inputs": sha256_text(inputs), "files": files, "stamp": file_stamp(partial)}
+        files = file_inputs(project, clips)
+        more: dict[str, Any] = {
+            "inputs": sha256_text(inputs),
+            "files": files,
+            "stamp": file_stamp(partial),
+        }
+        if notes:  # for the status (per scene) and the build's output
+            more["clip_notes"] = notes
+            more["note"] = "; ".join(f"clips/{scene}.mp4: {note}" for scene, note in notes.items())
         write_provenance(project, target, record, started, **more)

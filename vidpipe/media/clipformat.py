@@ -27,6 +27,9 @@ from vidpipe.errors import StepFailed
 from vidpipe.media import ffmpeg
 
 AAC_PRIMING = 1024  # samples an AAC encoder puts before the audio (decoders skip them)
+# non-square pixels made square at the size they are shown (960x720 at 4:3 is shown 1280x720);
+# ffmpeg itself turns the picture as its display matrix says (autorotate) before any filter
+SQUARE_PIXELS = "scale=trunc(iw*sar/2)*2:ih,setsar=1"
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class VideoFacts:
     time_base: Fraction
     pts: tuple[int, ...]  # every frame's timestamp, in presentation order
     keyframes: frozenset[int]  # timestamps of the keyframes
+    pixel_aspect: Fraction = Fraction(1)  # a pixel's width / height (1 when not given)
+    rotation: int = 0  # degrees the display matrix turns the picture (0: none)
 
 
 @dataclass(frozen=True)
@@ -72,18 +77,62 @@ class ClipFacts:
     audio: AudioFacts | None
 
 
+# what to do about a clip that cannot be used (a clip step makes a deleted clip again)
+CLIP_FIX = "replace it with a complete video, or delete it to have the clip made again"
+
+
+def unusable(path: Path, what: str) -> StepFailed:
+    """The one wording of a clip that cannot be used: its file, what is wrong, what to do."""
+    return StepFailed(f"{path} {what}; {CLIP_FIX}")
+
+
+def _unreadable(path: Path) -> str:
+    """Why ffmpeg cannot open the file at `path`, in words."""
+    if path.stat().st_size == 0:
+        return "is empty (0 bytes)"
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+    if head[4:8] == b"ftyp" and b"moov" not in _top_level_boxes(path):
+        return "is an MP4 without its index (no moov atom), as a copy cut short leaves it"
+    return "is not a video ffmpeg can read"
+
+
+def _top_level_boxes(path: Path) -> list[bytes]:
+    """The types of the top-level boxes (atoms) of an MP4 file, as far as they are whole."""
+    kinds, size = [], path.stat().st_size
+    with open(path, "rb") as handle:
+        position = 0
+        while position + 8 <= size:
+            handle.seek(position)
+            header = handle.read(16)
+            length, kind = int.from_bytes(header[:4], "big"), header[4:8]
+            if length == 1 and len(header) == 16:  # a 64-bit size follows the type
+                length = int.from_bytes(header[8:16], "big")
+            if length < 8 or position + length > size:
+                break  # cut short (or zero: "to the end of the file")
+            kinds.append(kind)
+            position += length
+    return kinds
+
+
 def probe(path: Path) -> ClipFacts:
-    """A clip's streams and packet timestamps, read with PyAV (nothing is decoded)."""
+    """A clip's streams and packet timestamps, read with PyAV (only the first frame is
+    decoded, for the rotation of its display matrix). A clip
+    that cannot be used (unreadable, without video, holding fewer frames than its index
+    declares) is refused with its name and what to do."""
     import av
 
     try:
         container = av.open(str(path))
-    except av.error.FFmpegError as err:
-        raise StepFailed(f"{path.name} is not a readable video ({err})") from None
+    except av.error.FFmpegError:
+        raise unusable(path, _unreadable(path)) from None
     with container:
         kinds = tuple(stream.type for stream in container.streams)
         video = next(iter(container.streams.video), None)
         audio = next(iter(container.streams.audio), None)
+        if video is None:
+            has = "only audio" if audio is not None else "no streams"
+            raise unusable(path, f"has no video ({has})")
         pts: list[int] = []
         keyframes: set[int] = set()
         audio_start: int | None = None
@@ -98,15 +147,51 @@ def probe(path: Path) -> ClipFacts:
             else:
                 audio_start = packet.pts if audio_start is None else audio_start
                 audio_end = max(audio_end, packet.pts + (packet.duration or 0))
+        declared = video.frames  # from the index: 0 where the container does not say
+        if declared and len(pts) < declared:
+            raise unusable(path, f"is cut short: it holds {len(pts)} of its {declared} frames")
         return ClipFacts(
             kinds,
-            _video_facts(video, sorted(pts), keyframes) if video is not None else None,
+            _video_facts(video, sorted(pts), keyframes, _rotation(container, video)),
             _audio_facts(audio, audio_start or 0, audio_end) if audio is not None else None,
         )
 
 
-def _video_facts(stream, pts: list[int], keyframes: set[int]) -> VideoFacts:
+def check_decodes(path: Path) -> None:
+    """Refuse a clip whose video does not decode to its end: damaged data decodes to fewer
+    frames, or fails, where ffmpeg itself would carry on (and exit 0) with a frozen frame."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        packets = decoded = 0
+        try:
+            for packet in container.demux(stream):
+                packets += packet.size > 0
+                decoded += len(packet.decode())
+        except av.error.FFmpegError:
+            pass  # counted below: the frames before the damage decoded
+    if decoded < packets:
+        raise unusable(path, f"is damaged: only {decoded} of its {packets} frames decode")
+
+
+def _rotation(container, stream) -> int:
+    """The rotation of the stream's display matrix, read from its first frame (the one thing
+    probe decodes: PyAV gives the matrix only with frames)."""
+    import av
+
+    container.seek(0, stream=stream)
+    try:
+        for frame in container.decode(stream):
+            return round(frame.rotation) % 360
+    except av.error.FFmpegError:
+        pass  # a damaged clip: check_decodes says so
+    return 0
+
+
+def _video_facts(stream, pts: list[int], keyframes: set[int], rotation: int) -> VideoFacts:
     context = stream.codec_context
+    aspect = context.sample_aspect_ratio
     return VideoFacts(
         context.name,
         context.width,
@@ -115,6 +200,8 @@ def _video_facts(stream, pts: list[int], keyframes: set[int]) -> VideoFacts:
         Fraction(stream.time_base),
         tuple(pts),
         frozenset(keyframes),
+        Fraction(aspect) if aspect else Fraction(1),
+        rotation,
     )
 
 
@@ -162,6 +249,10 @@ def video_problems(facts: ClipFacts, spec: ClipSpec, headers: bytes) -> list[str
         return [f"video is {video.codec} {video.width}x{video.height}"]
     if video.headers != headers:
         return ["video encoder settings differ"]
+    if video.pixel_aspect != 1:
+        return [f"pixels are not square (aspect {video.pixel_aspect})"]
+    if video.rotation:
+        return [f"video is shown turned {video.rotation} degrees"]
     if len(video.pts) != spec.frames:
         return [f"{len(video.pts)} frames instead of {spec.frames}"]
     # frame i at i/fps s: pts * time_base == i / fps, in integers
@@ -198,14 +289,32 @@ def problems(facts: ClipFacts, spec: ClipSpec) -> tuple[list[str], list[str]]:
 
 
 def stamp(path: Path, spec: ClipSpec) -> str:
-    """What a clip found canonical is known by: its size and modification time, its spec and
-    the encoder (ffmpeg.encoder_identity). A clip whose stamp is unchanged need not be probed
+    """What a clip found canonical is known by: its size and modification time, its spec (the
+    fit too: a clip converted to fit the frame is converted again when it changes) and the
+    encoder (ffmpeg.encoder_identity). A clip whose stamp is unchanged need not be probed
     again; any change to the file or the encoder changes the stamp."""
     stat = path.stat()
+    fit = "" if spec.fit == "crop" else f":{spec.fit}"  # the default: stamps made before fit
     return (
         f"{stat.st_size}:{stat.st_mtime_ns}:{spec.width}x{spec.height}@{spec.fps}:"
-        f"{spec.frames}:{ffmpeg.encoder_identity()}"
+        f"{spec.frames}{fit}:{ffmpeg.encoder_identity()}"
     )
+
+
+def trimmed(path: Path, spec: ClipSpec) -> str | None:
+    """What the stitch cuts off a clip longer than its scene, in words (None: nothing)."""
+    video = probe(path).video
+    assert video is not None  # probe refuses a clip without video
+    if not video.pts:
+        return None
+    # the span of its frames' times: one frame short of its length
+    seconds, scene = (
+        (video.pts[-1] - video.pts[0]) * video.time_base,
+        Fraction(spec.frames, spec.fps),
+    )
+    if seconds < scene:
+        return None
+    return f"it is longer than its scene: trimmed to {float(scene):g} s"
 
 
 def is_canonical(path: Path, spec: ClipSpec) -> bool:
@@ -259,7 +368,7 @@ def _rewrite(
     if video:
         # fill the frame (scale, then centre-crop or pad), hold the last frame when it is short
         graph.append(
-            f"[0:v:0]fps={fps}:start_time=0,{_fit_filter(spec)},setsar=1,"
+            f"[0:v:0]{SQUARE_PIXELS},fps={fps}:start_time=0,{_fit_filter(spec)},setsar=1,"
             f"tpad=stop_mode=clone:stop={spec.frames}[v]"
         )
         outputs += ["-map", "[v]", "-frames:v", str(spec.frames), *ffmpeg.video_codec_args(fps)]

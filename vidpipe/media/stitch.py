@@ -181,7 +181,12 @@ def _canonical_paths(
     for index, clip in enumerate(clips):
         spec = clipformat.ClipSpec(*size, fps, clip.frames, fit)
         path = clip.path
-        if not (clip.canonical or clipformat.is_canonical(path, spec)):
+        if clip.canonical:
+            paths.append(path)
+            continue
+        canonical = clipformat.is_canonical(path, spec)  # refuses a clip that cannot be used
+        clipformat.check_decodes(path)  # ... and one damaged inside
+        if not canonical:
             path = work / f"clip{index}.mp4"
             shutil.copyfile(clip.path, path)
             clipformat.conform(path, spec)

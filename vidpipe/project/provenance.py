@@ -75,6 +75,15 @@ def placed_by_hand(project: Project, artifact: Path) -> bool:
     return record is None or record.get("stamp") != file_stamp(artifact)
 
 
+def aside_name(path: Path) -> Path:
+    """Where a file placed by hand is kept when its step makes the file again: beside it,
+    `<stem>.hand-<n><suffix>` with the first n not taken."""
+    n = 1
+    while (kept := path.with_name(f"{path.stem}.hand-{n}{path.suffix}")).exists():
+        n += 1
+    return kept
+
+
 def made_as_recorded(project: Project, artifact: Path, inputs: str, stamped: bool = True) -> bool:
     """True when `artifact` is the complete file its record describes, made from `inputs`
     (a fingerprint) and from input files that are as they were then. `stamped` False: a

@@ -13,7 +13,7 @@ from vidpipe.errors import VidpipeError
 from vidpipe.inputs import Artifact, artifacts, storyboard_inputs, storyboard_is_current
 from vidpipe.project import costs
 from vidpipe.project.folder import Project, is_building
-from vidpipe.project.provenance import read_provenance, sha256_text
+from vidpipe.project.provenance import placed_by_hand, read_provenance, sha256_text
 from vidpipe.project.stages import scene_task
 from vidpipe.project.status import ACTIVE_STATES, read_status, status_file
 from vidpipe.project.storyboard import Storyboard, load_storyboard
@@ -79,14 +79,37 @@ def scene_states(
     project: Project, storyboard: Storyboard, failures: dict[str, str]
 ) -> list[dict[str, Any]]:
     made = {artifact.task: artifact for artifact in artifacts(project, storyboard)}
+    cut = _cut_notes(project)
     scenes = []
     for scene in storyboard.scenes:
         record: dict[str, Any] = {"id": scene.id, "title": scene.title, "duration": scene.duration}
         for stage in ("keyframe", "clip"):
             task = scene_task(scene.id, stage)
             record[stage] = _artifact_state(project, made[task], failures.get(task))
+        note = _clip_note(project, made[scene_task(scene.id, "clip")].target, scene.id, cut)
+        if note and record["clip"]["state"] == "done":
+            record["clip"]["note"] = note
         scenes.append(record)
     return scenes
+
+
+def _cut_notes(project: Project) -> dict[str, Any]:
+    """scene id -> what the last cut did to its clip placed by hand (trimmed it)."""
+    for made in (project.picture_file, project.final_file):  # the cut with sound, or without
+        record = read_provenance(project, made) or {}
+        if made.exists() and isinstance(record.get("clip_notes"), dict):
+            return record["clip_notes"]
+    return {}
+
+
+def _clip_note(project: Project, clip: Any, scene_id: str, cut: dict[str, Any]) -> str | None:
+    """What the status says of a clip beside its state: placed by hand (and what the cut
+    did to it), or the user's clip its step kept aside."""
+    if placed_by_hand(project, clip):
+        said = cut.get(scene_id)
+        return f"placed by hand; {said}" if isinstance(said, str) else "placed by hand"
+    note = (read_provenance(project, clip) or {}).get("note")
+    return note if isinstance(note, str) else None
 
 
 def is_up_to_date(project: Project) -> bool:

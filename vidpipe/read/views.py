@@ -34,8 +34,8 @@ def _paint(text: str, state: str, colour: bool) -> str:
 
 
 def _artifact(state: dict[str, Any]) -> str:
-    reason = state.get("reason")
-    return f"{state['state']} ({reason})" if reason else state["state"]
+    said = state.get("reason") or state.get("note")
+    return f"{state['state']} ({said})" if said else state["state"]
 
 
 def stage_times(run: dict[str, Any]) -> str:
