@@ -2,8 +2,9 @@
 build itself uses: a resume or a one-scene rebuild is priced for only what it will redo.
 
 A step runs when doit finds it out of date, or when a file it uses is rebuilt first (a
-keyframe before its clip, the first scene's keyframe before the other keyframes that take it
-as a reference). A clip whose paid operation an earlier build already started costs nothing.
+keyframe before its clip, a character's portrait before the keyframes of the scenes that show
+the character, the first scene's keyframe before the other keyframes that take it as a
+reference). A clip whose paid operation an earlier build already started costs nothing.
 """
 
 from __future__ import annotations
@@ -20,8 +21,14 @@ from vidpipe.inputs import storyboard_inputs, storyboard_is_current
 from vidpipe.project.costs import Charge
 from vidpipe.project.folder import Project
 from vidpipe.project.settings import ProjectSettings
-from vidpipe.project.stages import SCENE_TASK, parse_scene_task
-from vidpipe.project.storyboard import load_storyboard
+from vidpipe.project.stages import (
+    CHARACTER_TASK,
+    PORTRAIT_STAGE,
+    SCENE_TASK,
+    parse_character_task,
+    parse_scene_task,
+)
+from vidpipe.project.storyboard import MAX_PLANNED_CHARACTERS, load_storyboard
 from vidpipe.providers import provider_for
 
 DEP_FILE = ".vidpipe/doit.sqlite3"  # relative to the project, as the build opens it
@@ -51,6 +58,7 @@ def plan_build(
         # a new storyboard: every scene will be new, as many as the settings ask for
         seconds = settings.clip_duration
         charges = provider_for("storyboard", settings).estimate("storyboard", seconds)
+        charges += fresh_portrait_charges(settings) if until != "storyboard" else []
         for _ in range(settings.scenes if until != "storyboard" else 0):
             charges += provider_for("keyframe", settings).estimate("keyframe", seconds)
             if until is None:
@@ -81,6 +89,14 @@ def plan_build(
     charges = []
     for task in tasks:
         scene_stage = parse_scene_task(task.name)
+        portrait = parse_character_task(task.name) is not None
+        # a portrait placed by hand is kept, unpaid
+        if (
+            task.name in stale
+            and portrait
+            and not steps.placed_by_hand(project, project.root / task.targets[0])
+        ):
+            charges += provider_for("keyframe", settings).estimate(PORTRAIT_STAGE, 0.0)
         if task.name not in stale or scene_stage is None:
             continue
         scene_id, stage = scene_stage
@@ -98,7 +114,15 @@ def plan_build(
 
 
 def _calls_providers(only: list[str]) -> bool:
-    return any(name.startswith(("storyboard", SCENE_TASK)) for name in only)
+    return any(name.startswith(("storyboard", SCENE_TASK, CHARACTER_TASK)) for name in only)
+
+
+def fresh_portrait_charges(settings: ProjectSettings) -> list[Charge]:
+    """What the portraits of a new storyboard cost: as many as a provider plans at most."""
+    drawer = provider_for("keyframe", settings)
+    if not drawer.draws_portraits:
+        return []
+    return [c for _ in range(MAX_PLANNED_CHARACTERS) for c in drawer.estimate(PORTRAIT_STAGE, 0.0)]
 
 
 def _out_of_date(tasks: list[Task]) -> set[str]:
