@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
@@ -600,7 +601,7 @@ def paint_portrait(out: Path, side: int, name: str, figure: Figure, style: str) 
 
 def portrait_figure(path: Path, drawn: Figure) -> Figure:
     """The figure of a character as their portrait shows it: `drawn` (their figure by name and
-    description) in the colour at the middle of the portrait's body, so that a portrait
+    description) in the commonest colour at the middle of the portrait's body, so that a portrait
     replaced by hand recolours the character in every scene."""
     with Image.open(path) as opened:
         image = opened.convert("RGB")
@@ -610,8 +611,11 @@ def portrait_figure(path: Path, drawn: Figure) -> Figure:
     patch = image.crop(
         (*box, box[0] + max(1, round(width * 0.04)), box[1] + max(1, round(height * 0.04)))
     )
-    colors = sorted(patch.getdata())
-    return replace(drawn, color=colors[len(colors) // 2])
+    counted = patch.getcolors(maxcolors=patch.width * patch.height) or []
+    if not counted:
+        return drawn
+    commonest: Any = max(counted)[1]  # an RGB image's colours are (r, g, b) tuples
+    return replace(drawn, color=tuple(commonest))
 
 
 def _soft(size: tuple[int, int], oval: list[float], level: int, blur: float) -> Image.Image:
