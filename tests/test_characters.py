@@ -4,7 +4,9 @@ one character re-draws exactly the scenes that show the character."""
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -201,3 +203,57 @@ def test_a_portrait_placed_by_hand_before_it_is_drawn_is_kept(project):
     assert placed.read_bytes() == placed_bytes
     assert changed_pictures(project, before) == {"keyframes/s2.png"}
     assert plan_build(project).nothing_to_do
+
+
+# --- Google, against the loopback fake with the real SDK ----------------------------------
+
+CAST = {"Mara": "a tall sailor in a red coat", "Tomas": "a boy with a green scarf"}
+
+
+def sent_images(call) -> list[bytes]:
+    parts = [p for c in call.body.get("contents", []) for p in c.get("parts", [])]
+    return [base64.urlsafe_b64decode(p["inlineData"]["data"]) for p in parts if "inlineData" in p]
+
+
+@pytest.mark.slow
+def test_google_keyframes_take_the_portraits_of_their_scene_cast(projects, fake, vertex):
+    from test_google import GOOGLE, estimate_in, priced, scene_of
+
+    fake.cast, fake.cast_in = dict(CAST), {1: ["Mara"], 2: ["Tomas"], 3: ["Tomas", "Mara"]}
+    prompt = "prompt=A lighthouse keeper"
+    result = run_doit("generate", prompt, *GOOGLE, "yes=1", **vertex)
+    assert result.returncode == 0, result.stdout + result.stderr
+    project = only_project(projects)
+    images = fake.of_kind("image")
+    portraits = [call for call in images if "character sheet portrait" in call.text]
+    # a new storyboard's characters are not known before it is written: all else is priced
+    unpriced = [call for call in fake.paid() if call not in portraits]
+    assert estimate_in(result.stdout) == pytest.approx(round(priced(unpriced), 2))
+    assert sorted(re.search(r"portrait of (\w+)", c.text)[1] for c in portraits) == [
+        "Mara",
+        "Tomas",
+    ]
+    assert all(c.body["generationConfig"]["imageConfig"]["aspectRatio"] == "1:1" for c in portraits)
+    mara, tomas = (project.portrait_file(i).read_bytes() for i in ("mara", "tomas"))
+    first = project.keyframe_file("s1").read_bytes()
+    keyframes = {scene_of(call): call for call in images if call not in portraits}
+    # each keyframe: the first scene's keyframe (the style frame), then its cast's portraits
+    assert sent_images(keyframes["s1"]) == [mara]
+    assert sent_images(keyframes["s2"]) == [first, tomas]
+    assert sent_images(keyframes["s3"]) == [first, tomas, mara]
+    assert "Mara: a tall sailor in a red coat. Attached image 3 is their portrait" in (
+        keyframes["s3"].text
+    )
+
+    # one character edited: its portrait, the keyframes and clips of its scenes, nothing else
+    data = json.loads(project.storyboard_file.read_text())
+    data["characters"][1]["description"] = "a boy with a yellow scarf"
+    project.storyboard_file.write_text(json.dumps(data, indent=2))
+    calls_before = len(fake.calls)
+    again = run_doit("resume", f"id={project.id}", "yes=1", **vertex)
+    assert again.returncode == 0, again.stdout + again.stderr
+    made = [call for call in fake.calls[calls_before:] if call.kind != "poll"]
+    assert sorted(
+        "portrait" if "character sheet" in c.text else f"{c.kind} {scene_of(c)}" for c in made
+    ) == ["image s2", "image s3", "portrait", "video s2", "video s3"]
+    assert estimate_in(again.stdout) == pytest.approx(round(priced(made), 2))

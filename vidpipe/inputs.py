@@ -12,6 +12,7 @@ from vidpipe.project.folder import Project
 from vidpipe.project.provenance import read_provenance, sha256_text, storyboard_edited_by_hand
 from vidpipe.project.settings import ProjectSettings
 from vidpipe.project.stages import (
+    CAST_STAGE,
     FINAL_TASK,
     MUSIC_TASK,
     PICTURE_TASK,
@@ -85,7 +86,10 @@ def keyframe_config(
     }
     cast = provider.portraits("keyframe", storyboard, scene)
     if cast:  # only then: a keyframe of a storyboard without characters is as it was
-        used["cast"] = [storyboard.character(each).model_dump() for each in cast]
+        used["cast"] = {
+            "characters": [storyboard.character(each).model_dump() for each in cast],
+            "provider": provider.fingerprint(CAST_STAGE),
+        }
     return fingerprint(used)
 
 

@@ -28,7 +28,7 @@ from vidpipe.project.stages import (
     parse_character_task,
     parse_scene_task,
 )
-from vidpipe.project.storyboard import MAX_PLANNED_CHARACTERS, load_storyboard
+from vidpipe.project.storyboard import load_storyboard
 from vidpipe.providers import provider_for
 
 DEP_FILE = ".vidpipe/doit.sqlite3"  # relative to the project, as the build opens it
@@ -55,10 +55,11 @@ def plan_build(
     `until`, when given)."""
     settings = project.settings
     if not storyboard_is_current(project, storyboard_inputs(project)):
-        # a new storyboard: every scene will be new, as many as the settings ask for
+        # a new storyboard: every scene will be new, as many as the settings ask for; its
+        # characters are not known yet, so their portraits are not priced (each one is held
+        # to the budget as it is drawn, and priced by any estimate once the storyboard exists)
         seconds = settings.clip_duration
         charges = provider_for("storyboard", settings).estimate("storyboard", seconds)
-        charges += fresh_portrait_charges(settings) if until != "storyboard" else []
         for _ in range(settings.scenes if until != "storyboard" else 0):
             charges += provider_for("keyframe", settings).estimate("keyframe", seconds)
             if until is None:
@@ -115,14 +116,6 @@ def plan_build(
 
 def _calls_providers(only: list[str]) -> bool:
     return any(name.startswith(("storyboard", SCENE_TASK, CHARACTER_TASK)) for name in only)
-
-
-def fresh_portrait_charges(settings: ProjectSettings) -> list[Charge]:
-    """What the portraits of a new storyboard cost: as many as a provider plans at most."""
-    drawer = provider_for("keyframe", settings)
-    if not drawer.draws_portraits:
-        return []
-    return [c for _ in range(MAX_PLANNED_CHARACTERS) for c in drawer.estimate(PORTRAIT_STAGE, 0.0)]
 
 
 def _out_of_date(tasks: list[Task]) -> set[str]:

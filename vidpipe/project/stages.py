@@ -20,6 +20,9 @@ STOP_STAGES: tuple[str, ...] = get_args(StopStage)
 SCENE_TASK = "scene"  # the basename of the per-scene tasks
 CHARACTER_TASK = "character"  # the basename of the portraits' tasks
 PORTRAIT_STAGE = "portrait"  # drawn by the keyframe stage's provider
+# what of a provider's configuration a keyframe with characters uses besides its keyframe
+# stage's (its fingerprint: only such keyframes re-run when it changes)
+CAST_STAGE = "cast"
 FINAL_TASK = "final"
 
 # The sound (vidpipe.build.sound_steps): stages served by providers, and the tasks of the cut.

@@ -9,6 +9,7 @@ scene rebuilds that scene and the final cut, nothing else.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,8 +23,7 @@ SCENE_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 MAX_NARRATION_CHARS = 1000
 # characters of a storyboard (each one portrait; a scene names at most as many)
 MAX_CHARACTERS = 8
-# the characters a provider's storyboard names at most (a new storyboard's estimate prices as
-# many portraits); a hand edit may name up to MAX_CHARACTERS
+# the characters a provider's storyboard names at most; a hand edit may name MAX_CHARACTERS
 MAX_PLANNED_CHARACTERS = 3
 
 
@@ -164,6 +164,14 @@ class Storyboard(BaseModel):
 
     def total_duration(self) -> float:
         return sum(scene.duration for scene in self.scenes)
+
+
+def new_character_id(name: str, taken: set[str]) -> str:
+    """An id for a character called `name` (`the-keeper`), none of `taken`."""
+    base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:36] or "character"
+    return next(
+        f"{base}{n or ''}" for n in range(len(taken) + 1) if f"{base}{n or ''}" not in taken
+    )
 
 
 def within_limits(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:

@@ -75,6 +75,7 @@ class LocalProvider(Provider):
             "storyboard": {kind.name: kind.source for kind in kinds()},
             "keyframe": PAINTER_VERSION,
             "portrait": PORTRAIT_VERSION,
+            "cast": PORTRAIT_VERSION,
             "clip": CLIP_VERSION,
         }
         return {"provider": self.name, "model": MODEL, "version": versions[stage]}

@@ -26,6 +26,7 @@ from vidpipe.project.storyboard import (
     Character,
     Scene,
     Storyboard,
+    new_character_id,
     within_limits,
 )
 from vidpipe.providers.local_sound import local_narration
@@ -485,11 +486,7 @@ def cast_of(names: list[str]) -> list[Character]:
     """The storyboard's characters: each name with an id made of it (`the-keeper`)."""
     cast: list[Character] = []
     for name in names:
-        base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:36] or "character"
-        ids = {each.id for each in cast}
-        found = next(
-            f"{base}{n or ''}" for n in range(len(ids) + 1) if f"{base}{n or ''}" not in ids
-        )
+        found = new_character_id(name, {each.id for each in cast})
         fitted = within_limits(Character, {"name": name, "description": CHARACTER_NOTE})
         cast.append(Character(id=found, **fitted))
     return cast
