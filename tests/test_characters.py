@@ -257,3 +257,40 @@ def test_google_keyframes_take_the_portraits_of_their_scene_cast(projects, fake,
         "portrait" if "character sheet" in c.text else f"{c.kind} {scene_of(c)}" for c in made
     ) == ["image s2", "image s3", "portrait", "video s2", "video s3"]
     assert estimate_in(again.stdout) == pytest.approx(round(priced(made), 2))
+
+
+@pytest.mark.slow
+def test_veo_asset_references_make_a_clip_from_its_cast_portraits(projects, fake, vertex):
+    from test_google import GOOGLE, scene_of
+
+    fake.cast, fake.cast_in = dict(CAST), {1: ["Mara"], 3: ["Tomas", "Mara"]}
+    words = ["prompt=A lighthouse keeper", *GOOGLE, "google.asset_references=1", "yes=1"]
+    result = run_doit("generate", *words, **vertex)
+    assert result.returncode == 0, result.stdout + result.stderr
+    project = only_project(projects)
+    sent = {scene_of(call): call.body["instances"][0] for call in fake.of_kind("video")}
+    assets = {
+        scene: [
+            (ref.get("referenceType"), base64.b64decode(ref["image"]["bytesBase64Encoded"]))
+            for ref in instance.get("referenceImages", [])
+        ]
+        for scene, instance in sent.items()
+    }
+    mara, tomas = (project.portrait_file(i).read_bytes() for i in ("mara", "tomas"))
+    assert assets == {"s1": [("ASSET", mara)], "s2": [], "s3": [("ASSET", tomas), ("ASSET", mara)]}
+    # Veo takes asset images instead of a first frame: only the scene without a cast sends one
+    assert {scene for scene, instance in sent.items() if "image" in instance} == {"s2"}
+
+
+@pytest.mark.slow
+def test_veo_asset_references_are_refused_where_the_model_takes_none(projects, fake, vertex):
+    from test_google import GOOGLE
+
+    words = ["prompt=A lighthouse keeper", *GOOGLE, "google.asset_references=1", "yes=1"]
+    lite = "google.video_model=veo-3.1-lite-generate-001"
+    result = run_doit("generate", *words, lite, **vertex)
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "veo-3.1-lite-generate-001 takes no asset reference images" in (
+        result.stdout + result.stderr
+    )
+    assert fake.paid() == []

@@ -39,7 +39,7 @@ from vidpipe.project.storyboard import (
 )
 from vidpipe.providers import google_env
 from vidpipe.providers.base import ClipJob, KeyframeJob, PortraitJob, Provenance, Provider
-from vidpipe.providers.google_options import VIDEO_HEIGHTS, GoogleOptions
+from vidpipe.providers.google_options import MAX_ASSET_IMAGES, VIDEO_HEIGHTS, GoogleOptions
 
 if TYPE_CHECKING:  # the SDK takes seconds to import: only a call to Google imports it
     from google import genai
@@ -127,8 +127,9 @@ class VideoRequest:
     prompt: str
     seconds: int
     config: dict[str, Any]
-    image: bytes
+    image: bytes | None  # the first frame (None: made from `assets` instead)
     last_frame: bytes | None
+    assets: tuple[bytes, ...] = ()  # asset reference images (the cast's portraits)
 
     @property
     def key(self) -> str:
@@ -136,8 +137,10 @@ class VideoRequest:
         digest = hashlib.sha256()
         described = {"model": self.model, "prompt": self.prompt, "config": self.config}
         digest.update(json.dumps(described, sort_keys=True).encode())
-        digest.update(hashlib.sha256(self.image).digest())
+        digest.update(hashlib.sha256(self.image or b"").digest())
         digest.update(hashlib.sha256(self.last_frame or b"").digest())
+        for asset in self.assets:  # (none: the key of a request made before assets existed)
+            digest.update(hashlib.sha256(asset).digest())
         return digest.hexdigest()
 
 
@@ -208,6 +211,7 @@ class GoogleProvider(Provider):
                     f"google.video_resolution={o.video_resolution}"
                 )
             self._check_resolution()
+            self._check_assets(video.asset_references)
             video.rate(o.video_model, o.video_resolution, o.audio)
             self.clip_seconds(s.clip_duration)
 
@@ -225,6 +229,19 @@ class GoogleProvider(Provider):
                 "resolution= for the project"
             )
 
+    def _check_assets(self, allowed: bool) -> None:
+        o = self.options
+        if o.asset_references and not allowed:
+            raise BadInput(
+                f"{o.video_model} takes no asset reference images (google.asset_references=1); "
+                "use a model the catalog marks asset_references: true, or asset_references=0"
+            )
+        if o.asset_references and o.last_frame:
+            raise BadInput(
+                "Veo takes asset reference images or a last frame, not both: set "
+                "google.asset_references=0 or google.last_frame=0"
+            )
+
     def references(self, stage: str, storyboard: Storyboard, scene: Scene) -> list[str]:
         ids = [each.id for each in storyboard.scenes]
         if stage == "keyframe" and self.options.reference_images and scene.id != ids[0]:
@@ -236,6 +253,10 @@ class GoogleProvider(Provider):
     def portraits(self, stage: str, storyboard: Storyboard, scene: Scene) -> list[str]:
         # a keyframe shows its scene's characters as their portraits do (Gemini image models
         # take many input images: the portraits, then the style frame)
+        if stage == "clip":  # Veo's asset references, when asked for
+            return (
+                list(scene.characters[:MAX_ASSET_IMAGES]) if self.options.asset_references else []
+            )
         return list(scene.characters) if stage == "keyframe" else []
 
     def estimate(self, stage: str, seconds: float) -> list[Charge]:
@@ -461,6 +482,8 @@ class GoogleProvider(Provider):
             "audio": o.audio,
             "person_generation": o.person_generation,
             "last_frame": self._last_frame_on(),
+            # only when on: clips made before the option existed keep their fingerprint
+            **({"asset_references": True} if o.asset_references else {}),
         }
 
     def _video_request(self, job: ClipJob) -> VideoRequest:
@@ -470,6 +493,10 @@ class GoogleProvider(Provider):
             templates.source_text(CLIP_TEMPLATE), scene=scene, style=job.settings.style
         )
         last = self.references("clip", job.storyboard, scene)
+        assets = tuple(
+            job.portraits[each].read_bytes()
+            for each in self.portraits("clip", job.storyboard, scene)
+        )
         config = {
             "aspect_ratio": job.settings.aspect_ratio,
             "duration_seconds": seconds,
@@ -484,8 +511,10 @@ class GoogleProvider(Provider):
             prompt=prompt,
             seconds=seconds,
             config=config,
-            image=job.keyframe.read_bytes(),
+            # Veo takes asset images instead of a first frame, never both
+            image=None if assets else job.keyframe.read_bytes(),
             last_frame=job.references[last[0]].read_bytes() if last else None,
+            assets=assets,
         )
 
     def _saved_operation(self, job: ClipJob, request: VideoRequest) -> str | None:
@@ -511,9 +540,18 @@ class GoogleProvider(Provider):
             config.last_frame = sdk.types.Image(
                 image_bytes=request.last_frame, mime_type="image/png"
             )
+        if request.assets:
+            config.reference_images = [
+                sdk.types.VideoGenerationReferenceImage(
+                    image=sdk.types.Image(image_bytes=asset, mime_type="image/png"),
+                    reference_type=sdk.types.VideoGenerationReferenceType.ASSET,
+                )
+                for asset in request.assets
+            ]
+        first = request.image
         source = sdk.types.GenerateVideosSource(
             prompt=request.prompt,
-            image=sdk.types.Image(image_bytes=request.image, mime_type="image/png"),
+            image=sdk.types.Image(image_bytes=first, mime_type="image/png") if first else None,
         )
         attempt = 1
         job.paying()  # counted as spent from here (a refusal gives it back)
