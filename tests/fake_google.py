@@ -109,6 +109,10 @@ class FakeGoogle:
     objects: dict[str, bytes] = field(default_factory=dict)  # gs:// URI -> what it holds
     downloads: list[str] = field(default_factory=list)  # the gs:// URIs downloaded
     title: str = "The Lighthouse"  # of every storyboard it writes
+    # the characters of every storyboard it writes (name -> description), and the names in
+    # each scene (scene number -> names)
+    cast: dict[str, str] = field(default_factory=dict)
+    cast_in: dict[int, list[str]] = field(default_factory=dict)
     storage_status: int = 200  # what Cloud Storage answers a download (403: no access)
     release: threading.Event = field(default_factory=threading.Event)  # cleared: ops never end
 
@@ -280,10 +284,12 @@ class FakeGoogle:
                 "camera": "slow push in",
                 "caption": f"Part {n}",
                 "narration": f"The keeper climbs, shot {n}.",
+                "characters": self.cast_in.get(n, []),
             }
             for n in range(1, count + 1)
         ]
-        story = {"title": self.title, "characters": "An old keeper.", "scenes": scenes}
+        characters = [{"name": name, "description": said} for name, said in self.cast.items()]
+        story = {"title": self.title, "characters": characters, "scenes": scenes}
         return _text_answer(json.dumps(story))
 
     def _image(self, fault: Fault | None) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from vidpipe import templates
 from vidpipe.errors import BadInput
 from vidpipe.providers.local import plan_scenes
 from vidpipe.providers.local_paint import paint_layers, read_look
-from vidpipe.providers.local_story import character_names, kinds, pick_beats
+from vidpipe.providers.local_story import kinds, pick_beats
 from vidpipe.providers.local_subjects import figure_for
 
 PROMPTS = {
@@ -84,8 +84,8 @@ def test_the_storyboard_uses_the_prompts_own_phrases(prompt, phrases):
 
 def test_a_story_names_its_characters_and_a_how_to_has_none():
     story = plan_scenes("Mara and Theo build a raft to cross the river", "plain", 6, 4.0)
-    assert character_names(story.characters) == ["Mara", "Theo"]
-    assert plan_scenes(PROMPTS["explainer"], "plain", 6, 4.0).characters == ""
+    assert [who.name for who in story.characters] == ["Mara", "Theo"]
+    assert plan_scenes(PROMPTS["explainer"], "plain", 6, 4.0).characters == []
 
 
 def test_a_user_adds_a_kind_by_adding_a_file(tmp_path, monkeypatch):
@@ -233,9 +233,10 @@ def test_the_provider_paints_the_storyboards_characters(tmp_path):
         image_prompt=scene.image_prompt,
         context=f"{scene.title}. {scene.description}",
         style="plain",
-        characters=character_names(board.characters),
+        characters=[who.name for who in board.characters],
     )
     assert {"character:Mara", "character:Theo"} <= {layer.name for layer in layers}
+    assert scene.characters == ["mara", "theo"]  # the planner lists who is in the scene
 
 
 def test_every_kind_file_is_valid():

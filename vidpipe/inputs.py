@@ -18,14 +18,17 @@ from vidpipe.project.provenance import (
 )
 from vidpipe.project.settings import DEFAULT_FIT, ProjectSettings
 from vidpipe.project.stages import (
+    CAST_STAGE,
     FINAL_TASK,
     MUSIC_TASK,
     PICTURE_TASK,
+    PORTRAIT_STAGE,
     SOUNDTRACK_TASK,
     SUBTITLES_TASK,
+    character_task,
     scene_task,
 )
-from vidpipe.project.storyboard import Scene, Storyboard, fingerprint
+from vidpipe.project.storyboard import Character, Scene, Storyboard, fingerprint
 from vidpipe.providers import provider_for
 from vidpipe.providers.base import Provider
 
@@ -80,13 +83,29 @@ def keyframe_config(
     """Everything a scene's keyframe depends on, besides files (recorded in its provenance);
     `provider`: the keyframe stage's; `declared` False: the scene's fields as vidpipe took
     them before providers declared the ones they use."""
+    used = {
+        "scene": scene_used(provider, "keyframe", scene, declared),
+        "characters": storyboard.characters_text,
+        "size": settings.frame_size(),
+        "style": settings.style,
+        "provider": provider.fingerprint("keyframe"),
+    }
+    cast = provider.portraits("keyframe", storyboard, scene)
+    if cast:  # only then: a keyframe of a storyboard without characters is as it was
+        used["cast"] = {
+            "characters": [storyboard.character(each).model_dump() for each in cast],
+            "provider": provider.fingerprint(CAST_STAGE),
+        }
+    return fingerprint(used)
+
+
+def portrait_config(settings: ProjectSettings, character: Character, provider: Provider) -> str:
+    """Everything a character's portrait depends on (`provider`: the keyframe stage's)."""
     return fingerprint(
         {
-            "scene": scene_used(provider, "keyframe", scene, declared),
-            "characters": storyboard.characters,
-            "size": settings.frame_size(),
+            "character": character.model_dump(),
             "style": settings.style,
-            "provider": provider.fingerprint("keyframe"),
+            "provider": provider.fingerprint(PORTRAIT_STAGE),
         }
     )
 
@@ -104,6 +123,7 @@ def fit_used(project: Project, files: Iterable[Path]) -> dict[str, str]:
 
 def clip_config(
     settings: ProjectSettings,
+    storyboard: Storyboard,
     scene: Scene,
     provider: Provider,
     declared: bool = True,
@@ -111,16 +131,18 @@ def clip_config(
 ) -> str:
     """Everything a scene's clip depends on besides its keyframe file (`provider`: the clip
     stage's; `declared`: as for keyframe_config; `fit`: fit_used of its keyframes)."""
-    return fingerprint(
-        {
-            "scene": scene_used(provider, "clip", scene, declared),
-            "size": settings.frame_size(),
-            "style": settings.style,
-            "fps": settings.fps,
-            "provider": provider.fingerprint("clip"),
-            **(fit or {}),
-        }
-    )
+    used = {
+        "scene": scene_used(provider, "clip", scene, declared),
+        "size": settings.frame_size(),
+        "style": settings.style,
+        "fps": settings.fps,
+        "provider": provider.fingerprint("clip"),
+        **(fit or {}),
+    }
+    cast = provider.portraits("clip", storyboard, scene)
+    if cast:  # Veo's asset references: the clip is made from these characters too
+        used["cast"] = [storyboard.character(each).model_dump() for each in cast]
+    return fingerprint(used)
 
 
 def cut_plan(storyboard: Storyboard, fps: int, crossfade: float) -> dict[str, Any]:
@@ -169,32 +191,63 @@ def reference_keyframes(
     return {ref: project.keyframe_file(ref) for ref in used}
 
 
+def portrait_files(
+    project: Project,
+    storyboard: Storyboard,
+    stage: str,
+    scene: Scene,
+    provider: Provider | None = None,
+) -> dict[str, Path]:
+    """The portraits the stage's provider uses for this scene: character id -> file."""
+    provider = provider or provider_for(stage, project.settings)
+    used = provider.portraits(stage, storyboard, scene)
+    return {each: project.portrait_file(each) for each in used}
+
+
+def portrait_artifacts(project: Project, storyboard: Storyboard) -> list[Artifact]:
+    """A portrait of each character, when the keyframe stage's provider draws them."""
+    drawer = provider_for("keyframe", project.settings)
+    if not drawer.draws_portraits:
+        return []
+    return [
+        Artifact(
+            character_task(character.id),
+            project.portrait_file(character.id),
+            portrait_config(project.settings, character, drawer),
+            (),
+        )
+        for character in storyboard.characters
+    ]
+
+
 def artifacts(project: Project, storyboard: Storyboard) -> list[Artifact]:
-    """Every file the build makes after the storyboard: each scene's keyframe and clip, in
-    order, then the sound (when the settings ask for it) and the final cut. The task graph is
-    made of exactly these."""
+    """Every file the build makes after the storyboard: each character's portrait, then each
+    scene's keyframe and clip, in order, then the sound (when the settings ask for it) and the
+    final cut. The task graph is made of exactly these."""
     settings = project.settings
     keyframer, animator = provider_for("keyframe", settings), provider_for("clip", settings)
-    made = []
+    made = portrait_artifacts(project, storyboard)
     for scene in storyboard.scenes:
         keyframe = project.keyframe_file(scene.id)
         keyframe_refs = reference_keyframes(project, storyboard, "keyframe", scene, keyframer)
+        keyframe_cast = portrait_files(project, storyboard, "keyframe", scene, keyframer)
         clip_refs = reference_keyframes(project, storyboard, "clip", scene, animator)
         fit = fit_used(project, [keyframe, *clip_refs.values()])
+        clip_cast = portrait_files(project, storyboard, "clip", scene, animator)
         made += [
             Artifact(
                 scene_task(scene.id, "keyframe"),
                 keyframe,
                 keyframe_config(settings, storyboard, scene, keyframer),
-                tuple(keyframe_refs.values()),
+                (*keyframe_refs.values(), *keyframe_cast.values()),
                 earlier=keyframe_config(settings, storyboard, scene, keyframer, declared=False),
             ),
             Artifact(
                 scene_task(scene.id, "clip"),
                 project.clip_file(scene.id),
-                clip_config(settings, scene, animator, fit=fit),
-                (keyframe, *clip_refs.values()),
-                earlier=clip_config(settings, scene, animator, declared=False, fit=fit),
+                clip_config(settings, storyboard, scene, animator, fit=fit),
+                (keyframe, *clip_refs.values(), *clip_cast.values()),
+                earlier=clip_config(settings, storyboard, scene, animator, declared=False, fit=fit),
             ),
         ]
     if settings.has_sound():

@@ -2,8 +2,9 @@
 build itself uses: a resume or a one-scene rebuild is priced for only what it will redo.
 
 A step runs when doit finds it out of date, or when a file it uses is rebuilt first (a
-keyframe before its clip, the first scene's keyframe before the other keyframes that take it
-as a reference). A clip whose paid operation an earlier build already started costs nothing.
+keyframe before its clip, a character's portrait before the keyframes of the scenes that show
+the character, the first scene's keyframe before the other keyframes that take it as a
+reference). A clip whose paid operation an earlier build already started costs nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from vidpipe.inputs import storyboard_inputs, storyboard_is_current
 from vidpipe.project.costs import Charge
 from vidpipe.project.folder import Project
 from vidpipe.project.settings import ProjectSettings
-from vidpipe.project.stages import SCENE_TASK, parse_scene_task
+from vidpipe.project.stages import (
+    CHARACTER_TASK,
+    PORTRAIT_STAGE,
+    SCENE_TASK,
+    parse_character_task,
+    parse_scene_task,
+)
 from vidpipe.project.storyboard import load_storyboard
 from vidpipe.providers import provider_for
 
@@ -48,7 +55,9 @@ def plan_build(
     `until`, when given)."""
     settings = project.settings
     if not storyboard_is_current(project, storyboard_inputs(project)):
-        # a new storyboard: every scene will be new, as many as the settings ask for
+        # a new storyboard: every scene will be new, as many as the settings ask for; its
+        # characters are not known yet, so their portraits are not priced (each one is held
+        # to the budget as it is drawn, and priced by any estimate once the storyboard exists)
         seconds = settings.clip_duration
         charges = provider_for("storyboard", settings).estimate("storyboard", seconds)
         for _ in range(settings.scenes if until != "storyboard" else 0):
@@ -81,6 +90,14 @@ def plan_build(
     charges = []
     for task in tasks:
         scene_stage = parse_scene_task(task.name)
+        portrait = parse_character_task(task.name) is not None
+        # a portrait placed by hand is kept, unpaid
+        if (
+            task.name in stale
+            and portrait
+            and not steps.placed_by_hand(project, project.root / task.targets[0])
+        ):
+            charges += provider_for("keyframe", settings).estimate(PORTRAIT_STAGE, 0.0)
         if task.name not in stale or scene_stage is None:
             continue
         scene_id, stage = scene_stage
@@ -98,7 +115,7 @@ def plan_build(
 
 
 def _calls_providers(only: list[str]) -> bool:
-    return any(name.startswith(("storyboard", SCENE_TASK)) for name in only)
+    return any(name.startswith(("storyboard", SCENE_TASK, CHARACTER_TASK)) for name in only)
 
 
 def _out_of_date(tasks: list[Task]) -> set[str]:

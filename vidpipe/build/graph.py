@@ -1,10 +1,12 @@
 """The task graph of one project, as doit task creators.
 
 ```
-project.yaml -> storyboard.json -> keyframes/<id>.png -> clips/<id>.mp4 -> final.mp4
+project.yaml -> storyboard.json -> characters/<id>.png -> keyframes/<id>.png -> clips/<id>.mp4
+                                                                                  -> final.mp4
 ```
-Scene tasks are created once the storyboard exists, one keyframe and one clip task per scene id,
-each up to date on only its own scene's fields (`config_changed`) and its input file.
+Portrait tasks (`character:<id>`), then scene tasks are created once the storyboard exists,
+one keyframe and one clip task per scene id, each up to date on only its own scene's fields
+(`config_changed`) and its input files (a keyframe's: the portraits of its scene's cast).
 storyboard.json is deliberately not a file_dep of the scene tasks: editing one scene must not
 rebuild the others.
 """
@@ -23,12 +25,14 @@ from vidpipe.build import sound_steps, steps
 from vidpipe.inputs import Artifact, artifacts, storyboard_inputs, storyboard_is_current
 from vidpipe.project.folder import Project
 from vidpipe.project.stages import (
+    CHARACTER_TASK,
     FINAL_TASK,
     MUSIC_TASK,
     PICTURE_TASK,
     SCENE_TASK,
     SOUNDTRACK_TASK,
     SUBTITLES_TASK,
+    parse_character_task,
     parse_scene_task,
     scene_subtask,
 )
@@ -93,6 +97,15 @@ def task_creators(project: Project, until: str | None = None) -> dict[str, Any]:
         }
 
     @create_after(executed="storyboard")
+    def task_character():
+        for name, artifact in made().items():
+            character_id = parse_character_task(name)
+            if character_id is not None:
+                action = (steps.make_portrait, [root, character_id, artifact.config])
+                yield {"name": character_id, **task(artifact, action)}
+
+    # the keyframes are created once the portraits they take are drawn
+    @create_after(executed=CHARACTER_TASK if until != "storyboard" else "storyboard")
     def task_scene():
         for name, artifact in made().items():
             scene_stage = parse_scene_task(name)
@@ -119,7 +132,7 @@ def task_creators(project: Project, until: str | None = None) -> dict[str, Any]:
     wanted = {MUSIC_TASK: settings.music, SUBTITLES_TASK: settings.subtitles}
     creators: dict[str, Any] = {"task_storyboard": task_storyboard}
     if until != "storyboard":
-        creators["task_scene"] = task_scene
+        creators |= {"task_character": task_character, "task_scene": task_scene}
     if until is None:
         creators |= {f"task_{name}": cut_creator(name) for name in cuts if wanted.get(name, True)}
     return creators

@@ -21,11 +21,12 @@ from pydantic import ValidationError
 from vidpipe import fsutil
 from vidpipe.build import placed
 from vidpipe.errors import DiskFull, StepFailed, VidpipeError, is_disk_full
-from vidpipe.inputs import reference_keyframes
+from vidpipe.inputs import portrait_files, reference_keyframes
 from vidpipe.media import clipformat, ffmpeg, stills, stitch
 from vidpipe.project import costs
 from vidpipe.project.folder import Project
 from vidpipe.project.provenance import (
+    Provenance,
     aside_name,
     file_stamp,
     placed_by_hand,
@@ -35,9 +36,10 @@ from vidpipe.project.provenance import (
     write_provenance,
 )
 from vidpipe.project.settings import describe_validation_error
+from vidpipe.project.stages import PORTRAIT_STAGE
 from vidpipe.project.storyboard import Scene, Storyboard, load_storyboard, storyboard_json
 from vidpipe.providers import provider_for
-from vidpipe.providers.base import ClipJob, KeyframeJob, Provenance, Provider
+from vidpipe.providers.base import ClipJob, KeyframeJob, PortraitJob, Provider
 
 
 def _step(func):
@@ -76,7 +78,8 @@ def pending_file(project: Project, artifact: Path) -> Path:
 def keyframe_job(project: Project, storyboard: Storyboard, scene_id: str, out: Path) -> KeyframeJob:
     scene = storyboard.scene(scene_id)
     references = reference_keyframes(project, storyboard, "keyframe", scene)
-    return KeyframeJob(scene, storyboard, project.settings, out, references)
+    portraits = portrait_files(project, storyboard, "keyframe", scene)
+    return KeyframeJob(scene, storyboard, project.settings, out, references, portraits)
 
 
 def clip_job(project: Project, storyboard: Storyboard, scene_id: str, out: Path) -> ClipJob:
@@ -84,7 +87,10 @@ def clip_job(project: Project, storyboard: Storyboard, scene_id: str, out: Path)
     references = reference_keyframes(project, storyboard, "clip", scene)
     keyframe = project.keyframe_file(scene_id)
     pending = pending_file(project, project.clip_file(scene_id))
-    return ClipJob(scene, storyboard, project.settings, keyframe, out, references, pending)
+    portraits = portrait_files(project, storyboard, "clip", scene)
+    return ClipJob(
+        scene, storyboard, project.settings, keyframe, out, references, portraits, pending
+    )
 
 
 def charges_of(provider: Provider, stage: str, job: KeyframeJob | ClipJob) -> list[costs.Charge]:
@@ -123,6 +129,31 @@ def make_storyboard(root: str, inputs: str) -> None:
 
 
 @_step
+def make_portrait(root: str, character_id: str, inputs: str) -> None:
+    """A character's portrait; one placed by hand is kept as it is (delete it to have it
+    drawn), and recorded as made from the current inputs."""
+    project = Project(Path(root))
+    storyboard = load_storyboard(project.storyboard_file)
+    character = storyboard.character(character_id)
+    target = project.portrait_file(character_id)
+    started = time.time()
+    if placed_by_hand(project, target):
+        stills.check_keyframe(target)  # the same check as a placed keyframe
+        record = Provenance("hand", "placed by hand", prompt=character.description)
+        more = {"inputs": sha256_text(inputs), "files": {}, "stamp": file_stamp(target)}
+        write_provenance(project, target, record, started, **more)
+        return
+    provider = provider_for("keyframe", project.settings)
+    charges = provider.estimate(PORTRAIT_STAGE, 0.0)
+    with fsutil.writing(target) as partial:
+        job = PortraitJob(character, project.settings, partial)
+        with costs.reserving(project.root, charges, f"character {character_id}: portrait") as spend:
+            record = provider.draw_portrait(replace(job, paying=spend.paying))
+        more = {"inputs": sha256_text(inputs), "files": {}, "stamp": file_stamp(partial)}
+        write_provenance(project, target, record, started, **more)
+
+
+@_step
 def make_keyframe(root: str, scene_id: str, inputs: str) -> None:
     project = Project(Path(root))
     storyboard = load_storyboard(project.storyboard_file)
@@ -135,7 +166,7 @@ def make_keyframe(root: str, scene_id: str, inputs: str) -> None:
         charges = charges_of(provider, "keyframe", job)
         with costs.reserving(project.root, charges, f"scene {scene_id}: keyframe") as spend:
             record = provider.draw_keyframe(replace(job, paying=spend.paying))
-        files = file_inputs(project, job.references.values())
+        files = file_inputs(project, [*job.references.values(), *job.portraits.values()])
         # recorded before the rename, so that a kill after it finds the keyframe done
         more = {"inputs": sha256_text(inputs), "files": files, "stamp": file_stamp(partial)}
         write_provenance(project, target, record, started, **more)
@@ -159,7 +190,8 @@ def make_clip(root: str, scene_id: str, inputs: str) -> None:
         # any provider's clip is brought to the project's encoding once, here, not per stitch
         spec = clip_spec(project, job.scene)
         record.extra["conformed"] = clipformat.conform(partial, spec)
-        files = file_inputs(project, [job.keyframe, *job.references.values()])
+        used = [job.keyframe, *job.references.values(), *job.portraits.values()]
+        files = file_inputs(project, used)
         more = {
             "inputs": sha256_text(inputs),
             "files": files,

@@ -4,6 +4,7 @@
 projects/<id>/
   project.yaml          the user's settings
   storyboard.json       scenes (hand-editable)
+  characters/<id>.png   a portrait of each character (hand-replaceable)
   keyframes/<scene>.png
   clips/<scene>.mp4
   final.mp4
@@ -76,6 +77,9 @@ class Project:
 
     def keyframe_file(self, scene_id: str) -> Path:
         return self.root / "keyframes" / f"{scene_id}.png"
+
+    def portrait_file(self, character_id: str) -> Path:
+        return self.root / "characters" / f"{character_id}.png"
 
     # --- the sound (vidpipe.build.sound_steps) ---
     def narration_file(self, scene_id: str) -> Path:

@@ -9,6 +9,7 @@ scene rebuilds that scene and the final cut, nothing else.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +21,10 @@ from vidpipe.project.settings import CONTROL, MAX_CLIP_SECONDS, MAX_SCENES
 SCENE_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 # what the narrator says over a scene: a minute of speech is far more than a scene holds
 MAX_NARRATION_CHARS = 1000
+# characters of a storyboard (each one portrait; a scene names at most as many)
+MAX_CHARACTERS = 8
+# the characters a provider's storyboard names at most; a hand edit may name MAX_CHARACTERS
+MAX_PLANNED_CHARACTERS = 3
 
 
 def no_control_characters(value: Any) -> Any:
@@ -42,6 +47,9 @@ class Scene(BaseModel):
     duration: Annotated[float, Field(gt=0, le=MAX_CLIP_SECONDS, allow_inf_nan=False)]
     # what is said over the scene (may be empty); only the sound is made from it
     narration: str = ""
+    # the ids of the storyboard's characters who appear in the scene (their portraits are
+    # the keyframe's references)
+    characters: Annotated[list[str], Field(max_length=MAX_CHARACTERS)] = []
 
     @field_validator("narration")
     @classmethod
@@ -59,21 +67,53 @@ class Scene(BaseModel):
         return no_control_characters(value)
 
     def keyframe_fields(self) -> dict[str, Any]:
-        """What the keyframe depends on (timing and camera moves do not change the still)."""
-        return self.model_dump(exclude={"duration", "camera", "video_prompt", "narration"})
+        """What the keyframe depends on (timing and camera moves do not change the still; the
+        characters are fingerprinted as the characters themselves, vidpipe.inputs)."""
+        return self.model_dump(
+            exclude={"duration", "camera", "video_prompt", "narration", "characters"}
+        )
 
     def clip_fields(self) -> dict[str, Any]:
-        return self.model_dump(exclude={"narration"})
+        return self.model_dump(exclude={"narration", "characters"})
+
+
+class Character(BaseModel):
+    """Someone who appears in several scenes and must look the same in each: drawn once as a
+    portrait (`characters/<id>.png`), which every keyframe of their scenes takes as a reference."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Annotated[str, Field(pattern=SCENE_ID_PATTERN)]
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    # how they look (age, face, hair, build, clothes and their colours)
+    description: Annotated[str, Field(max_length=2000)] = ""
+
+    @field_validator("*")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        return no_control_characters(value)
 
 
 class Storyboard(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Annotated[str, Field(min_length=1, max_length=200)]
-    characters: Annotated[str, Field(max_length=4000)] = ""
+    characters: Annotated[list[Character], Field(max_length=MAX_CHARACTERS)] = []
+    # the free-text `characters` of a storyboard written before the list (kept as it was,
+    # and still part of every keyframe's prompt)
+    characters_text: Annotated[str, Field(max_length=4000)] = ""
     scenes: Annotated[list[Scene], Field(min_length=1, max_length=MAX_SCENES)]
 
-    @field_validator("title", "characters")
+    @model_validator(mode="before")
+    @classmethod
+    def _free_text_characters(cls, data: Any) -> Any:
+        """An older storyboard's `characters` is one text: it loads as `characters_text`."""
+        if isinstance(data, dict) and isinstance(data.get("characters"), str):
+            data = {**data, "characters_text": data["characters"]}
+            del data["characters"]
+        return data
+
+    @field_validator("title", "characters_text")
     @classmethod
     def _no_control_characters(cls, value: Any) -> Any:
         return no_control_characters(value)
@@ -89,14 +129,49 @@ class Storyboard(BaseModel):
             seen.add(scene.id)
         return self
 
+    @model_validator(mode="after")
+    def _known_characters(self) -> Storyboard:
+        known: set[str] = set()
+        for character in self.characters:
+            if character.id in known:
+                raise ValueError(
+                    f"two characters have the id {character.id!r}; give each its own id"
+                )
+            known.add(character.id)
+        for index, scene in enumerate(self.scenes, start=1):
+            for character_id in scene.characters:
+                if character_id not in known:
+                    listed = ", ".join(sorted(known)) or "none"
+                    raise ValueError(
+                        f"scene {index} (id {scene.id!r}) names the character {character_id!r}, "
+                        f"which is not in the storyboard's characters (ids: {listed}); add it "
+                        "there or fix the id"
+                    )
+        return self
+
     def scene(self, scene_id: str) -> Scene:
         for scene in self.scenes:
             if scene.id == scene_id:
                 return scene
         raise KeyError(scene_id)
 
+    def character(self, character_id: str) -> Character:
+        return next(each for each in self.characters if each.id == character_id)
+
+    def cast(self, scene: Scene) -> list[Character]:
+        """The characters who appear in `scene`, in its order."""
+        return [self.character(character_id) for character_id in scene.characters]
+
     def total_duration(self) -> float:
         return sum(scene.duration for scene in self.scenes)
+
+
+def new_character_id(name: str, taken: set[str]) -> str:
+    """An id for a character called `name` (`the-keeper`), none of `taken`."""
+    base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:36] or "character"
+    return next(
+        f"{base}{n or ''}" for n in range(len(taken) + 1) if f"{base}{n or ''}" not in taken
+    )
 
 
 def within_limits(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,15 @@ from pydantic import BaseModel
 from vidpipe.project.costs import Charge
 from vidpipe.project.provenance import Provenance
 from vidpipe.project.settings import ProjectSettings
-from vidpipe.project.storyboard import Scene, Storyboard
+from vidpipe.project.storyboard import Character, Scene, Storyboard
+
+
+@dataclass(frozen=True)
+class PortraitJob:
+    character: Character
+    settings: ProjectSettings
+    out: Path  # write the PNG here (a temporary name; the caller moves it into place)
+    paying: Callable[[], None] = lambda: None  # as KeyframeJob.paying
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,7 @@ class KeyframeJob:
     settings: ProjectSettings
     out: Path  # write the PNG here (a temporary name; the caller moves it into place)
     references: dict[str, Path] = field(default_factory=dict)  # scene id -> its keyframe
+    portraits: dict[str, Path] = field(default_factory=dict)  # character id -> its portrait
     # call right before the paid request is sent: it is then counted as spent, also if the
     # build is killed while it runs (a provider that never calls it is counted when it returns)
     paying: Callable[[], None] = lambda: None
@@ -39,6 +48,7 @@ class ClipJob:
     keyframe: Path
     out: Path  # write the MP4 here (a temporary name; the caller moves it into place)
     references: dict[str, Path] = field(default_factory=dict)  # scene id -> its keyframe
+    portraits: dict[str, Path] = field(default_factory=dict)  # character id -> its portrait
     # where the provider may record a paid job in progress (e.g. a video operation's name):
     # kept across a killed build, removed by the caller once the clip is in place
     pending: Path | None = None
@@ -67,6 +77,8 @@ class Provider:
     stages: ClassVar[frozenset[str]]
     # the provider's own settings (`provider_options.<name>` in project.yaml), if it has any
     options_model: ClassVar[type[BaseModel] | None] = None
+    # the keyframe stage's provider draws a portrait of each character (`draw_portrait`)
+    draws_portraits: ClassVar[bool] = False
 
     def __init__(self, settings: ProjectSettings) -> None:
         self.settings = settings
@@ -91,8 +103,14 @@ class Provider:
         edge of the task graph)."""
         return []
 
+    def portraits(self, stage: str, storyboard: Storyboard, scene: Scene) -> list[str]:
+        """Ids of the characters whose portraits `stage` of `scene` uses (each one an explicit
+        edge of the task graph: editing a character re-makes exactly these)."""
+        return []
+
     def estimate(self, stage: str, seconds: float) -> list[Charge]:
-        """What one fresh run of `stage` for a scene of `seconds` costs ([] when free)."""
+        """What one fresh run of `stage` for a scene of `seconds` costs ([] when free; the
+        `portrait` stage: one portrait, `seconds` unused)."""
         return []
 
     def resumes_paid_work(self, job: KeyframeJob | ClipJob) -> bool:
@@ -101,6 +119,11 @@ class Provider:
         return False
 
     def write_storyboard(self) -> tuple[Storyboard, Provenance]:
+        raise NotImplementedError
+
+    def draw_portrait(self, job: PortraitJob) -> Provenance:
+        """A portrait of `job.character`, the reference for every keyframe that shows them
+        (served by the keyframe stage's provider when `draws_portraits`)."""
         raise NotImplementedError
 
     def draw_keyframe(self, job: KeyframeJob) -> Provenance:

@@ -17,6 +17,7 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -27,10 +28,18 @@ from vidpipe import fsutil, templates
 from vidpipe.errors import BadInput, NothingPaid, StepFailed
 from vidpipe.project.costs import Charge, total
 from vidpipe.project.settings import STAGES, describe_validation_error
-from vidpipe.project.storyboard import Scene, Storyboard, within_limits
+from vidpipe.project.stages import CAST_STAGE
+from vidpipe.project.storyboard import (
+    MAX_PLANNED_CHARACTERS,
+    Character,
+    Scene,
+    Storyboard,
+    new_character_id,
+    within_limits,
+)
 from vidpipe.providers import google_env
-from vidpipe.providers.base import ClipJob, KeyframeJob, Provenance, Provider
-from vidpipe.providers.google_options import VIDEO_HEIGHTS, GoogleOptions
+from vidpipe.providers.base import ClipJob, KeyframeJob, PortraitJob, Provenance, Provider
+from vidpipe.providers.google_options import MAX_ASSET_IMAGES, VIDEO_HEIGHTS, GoogleOptions
 
 if TYPE_CHECKING:  # the SDK takes seconds to import: only a call to Google imports it
     from google import genai
@@ -39,6 +48,8 @@ if TYPE_CHECKING:  # the SDK takes seconds to import: only a call to Google impo
 
 STORYBOARD_TEMPLATE = "google/storyboard.j2"
 KEYFRAME_TEMPLATE = "google/keyframe.j2"
+PORTRAIT_TEMPLATE = "google/portrait.j2"
+CAST_TEMPLATE = "google/keyframe_cast.j2"  # added to a keyframe's prompt when it has a cast
 CLIP_TEMPLATE = "google/clip.j2"
 # person_generation as the image models spell it (Veo takes the setting's own words)
 IMAGE_PERSON_GENERATION = {
@@ -67,14 +78,37 @@ class SceneDraft(BaseModel):
     narration: str = Field(
         "", description="what a narrator says over the scene: a sentence that fits its length"
     )
+    characters: list[str] = Field(
+        default_factory=list, description="the names of the characters who appear in the scene"
+    )
+
+
+class CharacterDraft(BaseModel):
+    """A recurring character as the text model writes it (the id is vidpipe's)."""
+
+    name: str
+    description: str
 
 
 def storyboard_draft(count: int) -> type[BaseModel]:
-    """The answer's JSON schema: exactly `count` scenes."""
+    """The answer's JSON schema: exactly `count` scenes, a few characters."""
     scenes = Annotated[list[SceneDraft], Field(min_length=count, max_length=count)]
+    cast = Annotated[list[CharacterDraft], Field(max_length=MAX_PLANNED_CHARACTERS)]
     return create_model(
-        "StoryboardDraft", title=(str, ...), characters=(str, ...), scenes=(scenes, ...)
+        "StoryboardDraft", title=(str, ...), characters=(cast, ...), scenes=(scenes, ...)
     )
+
+
+def cast_from(answer: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The storyboard's characters from the model's answer, and each one's name -> id."""
+    cast: list[dict[str, Any]] = []
+    ids: dict[str, str] = {}
+    for drafted in answer.get("characters") or []:
+        fitted = within_limits(Character, drafted)
+        character_id = new_character_id(fitted["name"], {each["id"] for each in cast})
+        cast.append({**fitted, "id": character_id})
+        ids.setdefault(drafted["name"].strip().lower(), character_id)
+    return cast, ids
 
 
 # Paid calls running at once in this process, per stage (a build runs in one process).
@@ -93,8 +127,9 @@ class VideoRequest:
     prompt: str
     seconds: int
     config: dict[str, Any]
-    image: bytes
+    image: bytes | None  # the first frame (None: made from `assets` instead)
     last_frame: bytes | None
+    assets: tuple[bytes, ...] = ()  # asset reference images (the cast's portraits)
 
     @property
     def key(self) -> str:
@@ -102,8 +137,10 @@ class VideoRequest:
         digest = hashlib.sha256()
         described = {"model": self.model, "prompt": self.prompt, "config": self.config}
         digest.update(json.dumps(described, sort_keys=True).encode())
-        digest.update(hashlib.sha256(self.image).digest())
+        digest.update(hashlib.sha256(self.image or b"").digest())
         digest.update(hashlib.sha256(self.last_frame or b"").digest())
+        for asset in self.assets:  # (none: the key of a request made before assets existed)
+            digest.update(hashlib.sha256(asset).digest())
         return digest.hexdigest()
 
 
@@ -111,6 +148,7 @@ class GoogleProvider(Provider):
     name = "google"
     stages = frozenset(STAGES)
     options_model = GoogleOptions
+    draws_portraits = True
 
     def __init__(self, settings) -> None:
         super().__init__(settings)
@@ -129,6 +167,14 @@ class GoogleProvider(Provider):
                 "reference_images": o.reference_images,
                 "person_generation": o.person_generation,
                 "template": templates.source_text(KEYFRAME_TEMPLATE),
+            }
+        elif stage == CAST_STAGE:
+            used = {"template": templates.source_text(CAST_TEMPLATE)}
+        elif stage == "portrait":
+            used = {
+                "model": o.image_model,
+                "person_generation": o.person_generation,
+                "template": templates.source_text(PORTRAIT_TEMPLATE),
             }
         else:
             used = {**self._clip_settings(), "template": templates.source_text(CLIP_TEMPLATE)}
@@ -165,6 +211,7 @@ class GoogleProvider(Provider):
                     f"google.video_resolution={o.video_resolution}"
                 )
             self._check_resolution()
+            self._check_assets(video.asset_references)
             video.rate(o.video_model, o.video_resolution, o.audio)
             self.clip_seconds(s.clip_duration)
 
@@ -182,6 +229,19 @@ class GoogleProvider(Provider):
                 "resolution= for the project"
             )
 
+    def _check_assets(self, allowed: bool) -> None:
+        o = self.options
+        if o.asset_references and not allowed:
+            raise BadInput(
+                f"{o.video_model} takes no asset reference images (google.asset_references=1); "
+                "use a model the catalog marks asset_references: true, or asset_references=0"
+            )
+        if o.asset_references and o.last_frame:
+            raise BadInput(
+                "Veo takes asset reference images or a last frame, not both: set "
+                "google.asset_references=0 or google.last_frame=0"
+            )
+
     def references(self, stage: str, storyboard: Storyboard, scene: Scene) -> list[str]:
         ids = [each.id for each in storyboard.scenes]
         if stage == "keyframe" and self.options.reference_images and scene.id != ids[0]:
@@ -190,11 +250,20 @@ class GoogleProvider(Provider):
             return [ids[ids.index(scene.id) + 1]]
         return []
 
+    def portraits(self, stage: str, storyboard: Storyboard, scene: Scene) -> list[str]:
+        # a keyframe shows its scene's characters as their portraits do (Gemini image models
+        # take many input images: the portraits, then the style frame)
+        if stage == "clip":  # Veo's asset references, when asked for
+            return (
+                list(scene.characters[:MAX_ASSET_IMAGES]) if self.options.asset_references else []
+            )
+        return list(scene.characters) if stage == "keyframe" else []
+
     def estimate(self, stage: str, seconds: float) -> list[Charge]:
         o = self.options
         if stage == "storyboard":
             return [Charge(o.text_model, "call", 1, o.price_of_text().usd_per_call)]
-        if stage == "keyframe":
+        if stage in ("keyframe", "portrait"):
             return [Charge(o.image_model, "image", 1, o.price_of_image().usd_per_image)]
         rate = o.video().rate(o.video_model, o.video_resolution, o.audio)
         paid = self.clip_seconds(seconds)
@@ -262,16 +331,22 @@ class GoogleProvider(Provider):
             )
         try:
             answer = draft.model_validate_json(text).model_dump()
+            cast, ids = cast_from(answer)
             scenes = [
                 within_limits(
                     Scene,
-                    {**scene, "id": f"s{number}", "duration": self.settings.clip_duration},
+                    {
+                        **scene,
+                        "id": f"s{number}",
+                        "duration": self.settings.clip_duration,
+                        # the names it gave, as ids (a name it did not list is left out)
+                        "characters": _ids_of(scene.get("characters") or [], ids),
+                    },
                 )
                 for number, scene in enumerate(answer["scenes"], start=1)
             ]
-            return Storyboard.model_validate(
-                {**within_limits(Storyboard, answer), "scenes": scenes}
-            )
+            title = within_limits(Storyboard, {"title": answer["title"]})["title"]
+            return Storyboard.model_validate({"title": title, "characters": cast, "scenes": scenes})
         except ValidationError as err:
             raise StepFailed(
                 f"{model} answered with a malformed storyboard: {describe_validation_error(err)}; "
@@ -279,49 +354,92 @@ class GoogleProvider(Provider):
             ) from None
 
     def draw_keyframe(self, job: KeyframeJob) -> Provenance:
-        sdk = _sdk()
-        s, o, scene = job.settings, self.options, job.scene
+        s, scene = job.settings, job.scene
         used = self.references("keyframe", job.storyboard, scene)
+        cast = job.storyboard.cast(scene)
         prompt = templates.render_string(
             templates.source_text(KEYFRAME_TEMPLATE),
             scene=scene,
             style=s.style,
             aspect_ratio=s.aspect_ratio,
-            characters=job.storyboard.characters,
+            characters=job.storyboard.characters_text,
             references=bool(used),
         )
+        if cast:
+            source = templates.source_text(CAST_TEMPLATE)
+            prompt += "\n" + templates.render_string(source, cast=cast, first=len(used))
+        # the style frame first (as before there were portraits), then the portraits in the
+        # order the prompt names them
+        images = [job.references[r] for r in used] + [job.portraits[who.id] for who in cast]
+        fix = "the scene's image_prompt"
+        what = (f"scene {scene.id}", "keyframe", fix)
+        data = self._draw(images, prompt, s.aspect_ratio, job.paying, what)
+        _sdk().save_png(data, job.out, self.options.image_model)
+        return Provenance(
+            self.name,
+            self.options.image_model,
+            prompt=prompt,
+            cost_usd=total(self.estimate("keyframe", scene.duration)),
+            extra={
+                "references": used,
+                "portraits": [who.id for who in cast],
+                "aspect_ratio": s.aspect_ratio,
+            },
+        )
+
+    def draw_portrait(self, job: PortraitJob) -> Provenance:
+        who, s = job.character, job.settings
+        prompt = templates.render_string(
+            templates.source_text(PORTRAIT_TEMPLATE), character=who, style=s.style
+        )
+        what = (f"character {who.id}", "portrait", "the character's description")
+        data = self._draw([], prompt, "1:1", job.paying, what)
+        _sdk().save_png(data, job.out, self.options.image_model)
+        return Provenance(
+            self.name,
+            self.options.image_model,
+            prompt=prompt,
+            cost_usd=total(self.estimate("portrait", 0.0)),
+        )
+
+    def _draw(
+        self,
+        images: list[Path],
+        prompt: str,
+        aspect_ratio: str,
+        paying: Callable[[], None],
+        what: tuple[str, str, str],
+    ) -> bytes:
+        """One image from the Gemini image model, given `images` (PNG files) and `prompt`;
+        `what`: whose ("scene s2"), which kind of image, and what to fix when none comes."""
+        sdk = _sdk()
+        o = self.options
         contents: list[Any] = [
-            sdk.types.Part.from_bytes(data=job.references[ref].read_bytes(), mime_type="image/png")
-            for ref in used
+            sdk.types.Part.from_bytes(data=path.read_bytes(), mime_type="image/png")
+            for path in images
         ]
         contents.append(prompt)
         client = self.client()
-        image_config = sdk.types.ImageConfig(aspect_ratio=s.aspect_ratio)
+        image_config = sdk.types.ImageConfig(aspect_ratio=aspect_ratio)
         if client.vertexai:  # the Developer API refuses this field
             image_config.person_generation = IMAGE_PERSON_GENERATION[o.person_generation]
         config = sdk.types.GenerateContentConfig(
             response_modalities=["TEXT", "IMAGE"], image_config=image_config
         )
         with _slot("keyframe", o.keyframe_concurrency), self._calling("image_model", o.image_model):
-            job.paying()
+            paying()
             response = client.models.generate_content(
                 model=o.image_model, contents=contents, config=config
             )
         data = sdk.image_bytes(response)
         if data is None:
             reason = sdk.why_empty(response)
+            whose, kind, fix = what
             raise StepFailed(
-                f"scene {scene.id}: {o.image_model} made no keyframe ({reason}); edit the "
-                "scene's image_prompt in storyboard.json and resume"
+                f"{whose}: {o.image_model} made no {kind} ({reason}); edit {fix} in "
+                "storyboard.json and resume"
             )
-        sdk.save_png(data, job.out, o.image_model)
-        return Provenance(
-            self.name,
-            o.image_model,
-            prompt=prompt,
-            cost_usd=total(self.estimate("keyframe", scene.duration)),
-            extra={"references": used, "aspect_ratio": s.aspect_ratio},
-        )
+        return data
 
     def render_clip(self, job: ClipJob) -> Provenance:
         o, scene = self.options, job.scene
@@ -364,6 +482,8 @@ class GoogleProvider(Provider):
             "audio": o.audio,
             "person_generation": o.person_generation,
             "last_frame": self._last_frame_on(),
+            # only when on: clips made before the option existed keep their fingerprint
+            **({"asset_references": True} if o.asset_references else {}),
         }
 
     def _video_request(self, job: ClipJob) -> VideoRequest:
@@ -373,6 +493,10 @@ class GoogleProvider(Provider):
             templates.source_text(CLIP_TEMPLATE), scene=scene, style=job.settings.style
         )
         last = self.references("clip", job.storyboard, scene)
+        assets = tuple(
+            job.portraits[each].read_bytes()
+            for each in self.portraits("clip", job.storyboard, scene)
+        )
         config = {
             "aspect_ratio": job.settings.aspect_ratio,
             "duration_seconds": seconds,
@@ -387,8 +511,10 @@ class GoogleProvider(Provider):
             prompt=prompt,
             seconds=seconds,
             config=config,
-            image=self._frame_png(job, job.keyframe),
+            # Veo takes asset images instead of a first frame, never both
+            image=None if assets else self._frame_png(job, job.keyframe),
             last_frame=self._frame_png(job, job.references[last[0]]) if last else None,
+            assets=assets,
         )
 
     def _frame_png(self, job: ClipJob, keyframe: Path) -> bytes:
@@ -421,9 +547,18 @@ class GoogleProvider(Provider):
             config.last_frame = sdk.types.Image(
                 image_bytes=request.last_frame, mime_type="image/png"
             )
+        if request.assets:
+            config.reference_images = [
+                sdk.types.VideoGenerationReferenceImage(
+                    image=sdk.types.Image(image_bytes=asset, mime_type="image/png"),
+                    reference_type=sdk.types.VideoGenerationReferenceType.ASSET,
+                )
+                for asset in request.assets
+            ]
+        first = request.image
         source = sdk.types.GenerateVideosSource(
             prompt=request.prompt,
-            image=sdk.types.Image(image_bytes=request.image, mime_type="image/png"),
+            image=sdk.types.Image(image_bytes=first, mime_type="image/png") if first else None,
         )
         attempt = 1
         job.paying()  # counted as spent from here (a refusal gives it back)
@@ -574,6 +709,12 @@ def _sdk():
     from vidpipe.providers import google_sdk
 
     return google_sdk
+
+
+def _ids_of(names: list[str], ids: dict[str, str]) -> list[str]:
+    """The ids of the characters `names` names, once each, in order."""
+    found = [ids[name.strip().lower()] for name in names if name.strip().lower() in ids]
+    return list(dict.fromkeys(found))
 
 
 class _RetrySubmit(Exception):

@@ -25,6 +25,7 @@ Usd = Annotated[float, Field(ge=0)]
 Rates = Usd | dict[str, Usd]
 # the height in pixels of each resolution Veo renders
 VIDEO_HEIGHTS = {"720p": 720, "1080p": 1080, "4k": 2160}
+MAX_ASSET_IMAGES = 3  # Veo's limit on asset reference images per clip
 
 
 class VideoModel(BaseModel):
@@ -36,6 +37,8 @@ class VideoModel(BaseModel):
     resolutions: list[str]
     aspect_ratios: list[str]
     last_frame: bool = False
+    # takes up to MAX_ASSET_IMAGES asset reference images (instead of a first frame)
+    asset_references: bool = False
 
     def rate(self, name: str, resolution: str, audio: bool) -> float:
         """Dollars per second of video at `resolution`, with or without audio."""
@@ -136,6 +139,9 @@ class GoogleOptions(BaseModel):
     reference_images: bool = True
     # a clip ends on the next scene's keyframe (Veo's last frame), for continuous shots
     last_frame: bool = False
+    # a clip of a scene with characters is made from the prompt and up to 3 of their
+    # portraits (Veo's asset reference images), not from its keyframe; not with last_frame
+    asset_references: bool = False
     # paid calls running at once (Veo quotas are small); `workers` bounds all steps
     keyframe_concurrency: Annotated[int, Field(ge=1, le=32)] = 4
     clip_concurrency: Annotated[int, Field(ge=1, le=32)] = 2

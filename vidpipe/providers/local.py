@@ -14,11 +14,12 @@ from typing import Any
 from vidpipe import templates
 from vidpipe.media import ffmpeg
 from vidpipe.media.camera import CameraMove
-from vidpipe.project.storyboard import Storyboard
-from vidpipe.providers.base import ClipJob, KeyframeJob, Provenance, Provider
+from vidpipe.project.storyboard import Scene, Storyboard
+from vidpipe.providers.base import ClipJob, KeyframeJob, PortraitJob, Provenance, Provider
 
 MODEL = "vidpipe-animatic-1"
 PAINTER_VERSION = 2  # bump when the painter's output changes, so keyframes are redrawn
+PORTRAIT_VERSION = 1  # same for the portraits
 CLIP_VERSION = 3  # same for the clip renderer
 
 # camera words -> move; checked in order, first match wins
@@ -69,12 +70,18 @@ def plan_scenes(prompt: str, style: str, count: int, duration: float) -> Storybo
 class LocalProvider(Provider):
     name = "local"
     stages = frozenset({"storyboard", "keyframe", "clip"})
+    draws_portraits = True
 
     def fingerprint(self, stage: str) -> dict[str, Any]:
         if stage == "storyboard":
             version: object = templates.kind_sources()
         else:
-            version = {"keyframe": PAINTER_VERSION, "clip": CLIP_VERSION}[stage]
+            version = {
+                "keyframe": PAINTER_VERSION,
+                "portrait": PORTRAIT_VERSION,
+                "cast": PORTRAIT_VERSION,
+                "clip": CLIP_VERSION,
+            }[stage]
         return {"provider": self.name, "model": MODEL, "version": version}
 
     def write_storyboard(self) -> tuple[Storyboard, Provenance]:
@@ -82,20 +89,45 @@ class LocalProvider(Provider):
         storyboard = plan_scenes(s.prompt, s.style, s.scenes, s.clip_duration)
         return storyboard, Provenance(self.name, MODEL, prompt=s.prompt)
 
-    def draw_keyframe(self, job: KeyframeJob) -> Provenance:
-        from vidpipe.providers.local_paint import paint_keyframe  # Pillow only when painting
-        from vidpipe.providers.local_story import character_names
+    def portraits(self, stage: str, storyboard: Storyboard, scene: Scene) -> list[str]:
+        return list(scene.characters) if stage == "keyframe" else []
 
-        scene = job.scene
+    def draw_portrait(self, job: PortraitJob) -> Provenance:
+        from vidpipe.providers.local_paint import paint_portrait
+        from vidpipe.providers.local_subjects import character_figure
+
+        who = job.character
+        side = min(job.settings.frame_size())
+        figure = character_figure(who.name, who.description)
+        paint_portrait(job.out, side, who.name, figure, job.settings.style)
+        return Provenance(self.name, MODEL, prompt=f"{who.name}: {who.description}")
+
+    def draw_keyframe(self, job: KeyframeJob) -> Provenance:
+        from vidpipe.providers.local_paint import paint_keyframe, portrait_figure
+        from vidpipe.providers.local_story import character_names
+        from vidpipe.providers.local_subjects import character_figure
+
+        scene, storyboard = job.scene, job.storyboard
+        # the scene's own cast, as their portraits show them; else the names its words say
+        figures = {
+            who.name: portrait_figure(
+                job.portraits[who.id], character_figure(who.name, who.description)
+            )
+            for who in storyboard.cast(scene)
+        }
+        named = [who.name for who in storyboard.characters]
         paint_keyframe(
             job.out,
             job.settings.frame_size(),
             image_prompt=scene.image_prompt,
             context=f"{scene.title}. {scene.description} {job.settings.prompt}",
             style=job.settings.style,
-            characters=character_names(job.storyboard.characters),
+            characters=[*named, *character_names(storyboard.characters_text)],
+            figures=figures if storyboard.characters else None,
         )
-        return Provenance(self.name, MODEL, prompt=scene.image_prompt)
+        return Provenance(
+            self.name, MODEL, prompt=scene.image_prompt, extra={"portraits": scene.characters}
+        )
 
     def render_clip(self, job: ClipJob) -> Provenance:
         from vidpipe.media.kenburns import ken_burns

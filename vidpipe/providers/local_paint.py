@@ -19,12 +19,20 @@ import math
 import random
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
-from vidpipe.providers.local_subjects import PEOPLE, SUBJECTS, Subject, draw_figure, figure_for
+from vidpipe.providers.local_subjects import (
+    PEOPLE,
+    SUBJECTS,
+    Figure,
+    Subject,
+    draw_figure,
+    figure_for,
+)
 
 RGB = tuple[int, int, int]
 
@@ -273,10 +281,18 @@ def paint_keyframe(
     context: str,
     style: str,
     characters: Sequence[str] = (),
+    figures: Mapping[str, Figure] | None = None,
 ) -> list[str]:
-    """Paint the scene to `out` (PNG); returns the names of the layers painted."""
+    """Paint the scene to `out` (PNG); returns the names of the layers painted. `figures`:
+    the scene's own cast (name -> figure, from their portraits), instead of the `characters`
+    its words name."""
     image, layers = paint_layers(
-        size, image_prompt=image_prompt, context=context, style=style, characters=characters
+        size,
+        image_prompt=image_prompt,
+        context=context,
+        style=style,
+        characters=characters,
+        figures=figures,
     )
     image.save(out, format="PNG", optimize=False, compress_level=1)
     return [layer.name for layer in layers]
@@ -289,11 +305,14 @@ def paint_layers(
     context: str,
     style: str,
     characters: Sequence[str] = (),
+    figures: Mapping[str, Figure] | None = None,
 ) -> tuple[Image.Image, list[Layer]]:
     """The finished picture and its layers, bottom to top (before the style's finish)."""
     width, height = size
-    look = read_look(image_prompt, context, style, characters)
-    seed = hashlib.sha256(f"{image_prompt}|{context}|{style}|{size}|{characters}".encode())
+    look = read_look(image_prompt, context, style, [*characters, *(figures or {})])
+    seed = hashlib.sha256(
+        f"{image_prompt}|{context}|{style}|{size}|{characters}|{figures or ''}".encode()
+    )
     rng = random.Random(seed.hexdigest())
     *colors, sun_height = LIGHTS[look.light]
     sky_top, sky_low, ground, sun_color = (_grade(c, look) for c in colors)
@@ -331,7 +350,13 @@ def paint_layers(
     else:
         _paint_setting(setting_draw, rng, look, size, horizon_y, sky_low, ground)
     layers.append(setting)
-    layers += _paint_cast(rng, look, size, horizon_y, characters, f"{image_prompt} {context}")
+    text = f"{image_prompt} {context}"
+    cast = (
+        dict(figures)
+        if figures is not None
+        else {name: figure_for(name) for name in scene_characters(characters, text)}
+    )
+    layers += _paint_cast(rng, look, size, horizon_y, cast, text)
     if look.weather:
         layers.append(_paint_weather(rng, look.weather, size))
     picture = image.convert("RGBA")
@@ -518,15 +543,16 @@ def scene_characters(characters: Sequence[str], text: str) -> list[str]:
 
 
 def _paint_cast(
-    rng, look: Look, size, horizon_y: int, characters: Sequence[str], text: str
+    rng, look: Look, size, horizon_y: int, figures: Mapping[str, Figure], text: str
 ) -> list[Layer]:
-    """The scene's subject and characters, on the thirds of the frame."""
+    """The scene's subject and characters (name -> figure), on the thirds of the frame."""
     width, height = size
     layers: list[Layer] = []
-    cast = scene_characters(characters, text)[:3]
+    cast = list(figures)[:3]
     people = [word for word in PEOPLE if names(words_of(text), word)]
     if not cast and people and look.subject is None:
         cast = [people[0]]  # an unnamed person the words name ("a chef")
+        figures = {people[0]: figure_for(people[0])}
     scale = {"wide": 0.16, "medium": 0.34, "close-up": 0.42, "low-angle": 0.55}[look.shot] * height
     feet = horizon_y + scale * 0.25
     slots = [width / 3, width * 2 / 3, width / 2]
@@ -546,11 +572,50 @@ def _paint_cast(
         layers.append(layer)
     for name in cast:
         layer, draw = Layer.new(f"character:{name}", size)
-        draw_figure(draw, slots.pop(0), feet, scale, figure_for(name))
+        draw_figure(draw, slots.pop(0), feet, scale, figures[name])
         layers.append(layer)
         if not slots:
             break
     return layers
+
+
+# --- portraits ------------------------------------------------------------------------------
+# where a portrait's figure stands, as fractions of its height: feet, and height
+PORTRAIT_FEET, PORTRAIT_HEIGHT = 0.92, 0.8
+
+
+def paint_portrait(out: Path, side: int, name: str, figure: Figure, style: str) -> None:
+    """A character's portrait (PNG, `side` pixels square): their figure standing on a plain
+    backdrop in the style's hue, their name below. Not finished in the style: the keyframes
+    read the figure's colour back from it (`portrait_figure`)."""
+    hue = read_look("", "", style).hue_shift
+    backdrop = colorsys.hsv_to_rgb(hue if hue is not None else 0.6, 0.12, 0.92)
+    image = Image.new("RGB", (side, side), tuple(round(c * 255) for c in backdrop))
+    draw = ImageDraw.Draw(image)
+    draw_figure(draw, side / 2, side * PORTRAIT_FEET, side * PORTRAIT_HEIGHT, figure)
+    font = ImageFont.load_default(size=max(10, round(side * 0.05)))
+    width = font.getlength(name)
+    draw.text(((side - width) / 2, side * 0.935), name, font=font, fill=(28, 28, 36))
+    image.save(out, format="PNG", compress_level=1)
+
+
+def portrait_figure(path: Path, drawn: Figure) -> Figure:
+    """The figure of a character as their portrait shows it: `drawn` (their figure by name and
+    description) in the commonest colour at the middle of the portrait's body, so that a portrait
+    replaced by hand recolours the character in every scene."""
+    with Image.open(path) as opened:
+        image = opened.convert("RGB")
+    width, height = image.size
+    x, y = width / 2, height * (PORTRAIT_FEET - PORTRAIT_HEIGHT * 0.5)
+    box = (round(x - width * 0.02), round(y - height * 0.02))
+    patch = image.crop(
+        (*box, box[0] + max(1, round(width * 0.04)), box[1] + max(1, round(height * 0.04)))
+    )
+    counted = patch.getcolors(maxcolors=patch.width * patch.height) or []
+    if not counted:
+        return drawn
+    commonest: Any = max(counted)[1]  # an RGB image's colours are (r, g, b) tuples
+    return replace(drawn, color=tuple(commonest))
 
 
 def _soft(size: tuple[int, int], oval: list[float], level: int, blur: float) -> Image.Image:

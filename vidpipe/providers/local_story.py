@@ -21,7 +21,14 @@ import yaml
 
 from vidpipe import templates
 from vidpipe.errors import BadInput
-from vidpipe.project.storyboard import Scene, Storyboard, within_limits
+from vidpipe.project.storyboard import (
+    MAX_PLANNED_CHARACTERS,
+    Character,
+    Scene,
+    Storyboard,
+    new_character_id,
+    within_limits,
+)
 from vidpipe.providers.local_sound import local_narration
 
 FOLDER = templates.KINDS_FOLDER
@@ -463,15 +470,34 @@ def _plan(
             "duration": duration,
         }
         scenes.append(Scene(**within_limits(Scene, fields)))
-    characters = characters_of(variables) if kind.spec.get("characters") else []
-    fields = {
-        "title": fill(kind.spec["title"], 1) or "Untitled",
-        "characters": "\n".join(f"{name}: {CHARACTER_NOTE}" for name in characters),
-    }
-    return Storyboard(**within_limits(Storyboard, fields), scenes=scenes)
+    names = characters_of(variables) if kind.spec.get("characters") else []
+    cast = cast_of(names[:MAX_PLANNED_CHARACTERS])
+    scenes = [scene.model_copy(update={"characters": in_scene(cast, scene)}) for scene in scenes]
+    title = fill(kind.spec["title"], 1) or "Untitled"
+    fitted = within_limits(Storyboard, {"title": title})["title"]
+    return Storyboard(title=fitted, characters=cast, scenes=scenes)
 
 
 CHARACTER_NOTE = "the same figure, colour and shape in every scene"
+
+
+def cast_of(names: list[str]) -> list[Character]:
+    """The storyboard's characters: each name with an id made of it (`the-keeper`)."""
+    cast: list[Character] = []
+    for name in names:
+        found = new_character_id(name, {each.id for each in cast})
+        fitted = within_limits(Character, {"name": name, "description": CHARACTER_NOTE})
+        cast.append(Character(id=found, **fitted))
+    return cast
+
+
+def in_scene(cast: list[Character], scene: Scene) -> list[str]:
+    """The ids of the characters the scene's words name."""
+    from vidpipe.providers.local_paint import scene_characters  # Pillow with the painter
+
+    text = f"{scene.title}. {scene.description} {scene.image_prompt}"
+    named = set(scene_characters([who.name for who in cast], text))
+    return [who.id for who in cast if who.name in named]
 
 
 def character_names(characters: str) -> list[str]:

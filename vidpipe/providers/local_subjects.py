@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import colorsys
 import hashlib
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PIL import ImageDraw
 
@@ -529,6 +530,31 @@ def figure_for(name: str) -> Figure:
         "square" if digest[4] % 3 == 0 else "round",
         digest[5] % 2 == 0,
     )
+
+
+# colours a character's description may name: their figure wears the first one named
+COLOR_WORDS: dict[str, RGB] = {
+    "red": (196, 52, 46),
+    "orange": (226, 128, 40),
+    "yellow": (226, 196, 52),
+    "green": (60, 150, 72),
+    "blue": (48, 92, 186),
+    "purple": (124, 70, 160),
+    "pink": (222, 120, 160),
+    "brown": (124, 84, 52),
+    "black": (40, 40, 44),
+    "white": (232, 232, 228),
+    "grey": (128, 128, 132),
+    "gray": (128, 128, 132),
+}
+
+
+def character_figure(name: str, description: str = "") -> Figure:
+    """A character's figure: from the name, in the first colour the description names."""
+    figure = figure_for(name)
+    words = re.findall(r"[a-z]+", description.lower())
+    color = next((COLOR_WORDS[word] for word in words if word in COLOR_WORDS), None)
+    return replace(figure, color=color) if color else figure
 
 
 def draw_figure(d: ImageDraw.ImageDraw, x: float, base: float, s: float, figure: Figure) -> None:
