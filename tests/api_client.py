@@ -104,13 +104,13 @@ def running_server(
 
 
 def start_server(
-    projects: Path, *words: str, background: bool = False
+    projects: Path, *words: str, background: bool = False, **env: str
 ) -> tuple[subprocess.Popen, Client]:
-    """`vidpipe serve` as its own process on a free loopback port; `background`: with SIGINT
-    ignored, as a script's `vidpipe serve &` starts it."""
+    """`vidpipe serve` as its own process on a free loopback port, `env` added to its
+    environment; `background`: with SIGINT ignored, as a script's `vidpipe serve &` starts it."""
     server = subprocess.Popen(
         [sys.executable, "-m", "vidpipe", "serve", "port=0", "max_builds=1", *words],
-        cwd=projects.parent, env=doit_env(VIDPIPE_PROJECTS=str(projects)),
+        cwd=projects.parent, env=doit_env(VIDPIPE_PROJECTS=str(projects), **env),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if background else None,
     )  # fmt: skip

@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -160,6 +161,31 @@ def test_a_resume_after_kill_9_during_polling_collects_the_started_clips(project
         record = json.loads(provenance(project, "clips", scene_id).read_text())
         assert record["extra"]["collected_after_restart"] is True
     assert probe(project.final_file).frames == 3 * 24
+
+
+def test_two_builds_on_one_machine_share_the_veo_limit(projects, fake, vertex):
+    fake.release.clear()  # operations run until released
+    words = [*GOOGLE, "google.clip_concurrency=1", "yes=1"]
+    builds = [
+        start_doit("generate", f"prompt=A lighthouse keeper {n}", *words, **vertex)
+        for n in range(2)
+    ]
+    try:
+        wait_until(lambda: len(fake.of_kind("image")) == 6, what="both builds at their clips")
+        time.sleep(2)  # the other build waits for the slot: it submits nothing
+        assert (len(fake.jobs()), fake.running()) == (1, 1)
+        fake.release.set()
+        for build in builds:
+            out, err = build.communicate(timeout=180)
+            assert build.returncode == 0, out + err
+    finally:
+        fake.release.set()
+        for build in builds:
+            if build.poll() is None:
+                os.killpg(build.pid, signal.SIGKILL)
+                build.communicate()
+    assert fake.max_running == 1  # clip_concurrency=1 for both builds together
+    assert len(fake.jobs()) == 6  # every clip paid once
 
 
 def resume_after_editing(projects, fake, vertex, scene_id: str, image_prompt: str):

@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from vidpipe.project.folder import Project, create_project
 from vidpipe.project.jobrecord import read_job
 from vidpipe.project.settings import ProjectSettings
 from vidpipe.project.stages import scene_task
+from vidpipe.providers.slots import ACQUIRE, slots_key
 
 pytestmark = [
     pytest.mark.slow,
@@ -74,12 +76,12 @@ class Workers:
         self.url, self.projects, self.machines = url, projects, machines
         self.processes: list[subprocess.Popen] = []
 
-    def start(self) -> subprocess.Popen:
+    def start(self, **env: str) -> subprocess.Popen:
         folder = self.machines / f"machine-{len(self.processes)}"
         folder.mkdir(parents=True)
         process = subprocess.Popen(
             [sys.executable, "-m", "vidpipe", "worker", f"queue={self.url}"],
-            cwd=folder, env=doit_env(VIDPIPE_PROJECTS=str(self.projects)),
+            cwd=folder, env=doit_env(VIDPIPE_PROJECTS=str(self.projects), **env),
             stdout=(folder / "worker.log").open("w"), stderr=subprocess.STDOUT,
         )  # fmt: skip
         self.processes.append(process)
@@ -228,3 +230,69 @@ def test_a_project_locked_by_another_worker_waits_for_its_lock(queue, server, wo
     assert wait_settled(client, project.id)["state"] == "complete"
     assert json.loads((project.state_dir / "runs.jsonl").read_text().splitlines()[-1])[
         "outcome"] == "complete"  # fmt: skip
+
+
+def at_its_clips(client: Client, project_id: str) -> bool:
+    events = client.get(f"/api/projects/{project_id}/events?after=-1&wait=0").json["events"]
+    return any(e["event"] == "start" and e.get("step", "").endswith(": clip") for e in events)
+
+
+def test_the_veo_limit_holds_across_workers(queue, workers, projects, fake, vertex):
+    process, client = start_server(projects, f"queue={queue}", **vertex)
+    try:
+        the_veo_limit_holds(queue, client, workers, projects, fake, vertex)
+    finally:
+        stop(process)
+
+
+def the_veo_limit_holds(queue, client, workers, projects, fake, vertex) -> None:
+    for _ in range(2):
+        workers.start(**vertex)
+    fake.release.clear()  # Veo jobs run until the test lets them end
+    paid = {
+        "scenes": 2, "clip_duration": 1, "resolution": "360p", "narration": False,
+        "providers": {"storyboard": "google", "keyframe": "google", "clip": "google"},
+        "provider_options": {"google": {"poll_interval": 0.05, "clip_concurrency": 1}},
+        "yes": True, "budget": 50,
+    }  # fmt: skip
+    ids = [generate(client, f"A paid journey {n}", paid) for n in range(2)]
+    for project_id in ids:  # each build on its own worker, each at a clip
+        wait_until(lambda p=project_id: at_its_clips(client, p), 120,
+                   what=f"{project_id} to reach its clips")  # fmt: skip
+    assert len({worker_of(projects, i) for i in ids}) == 2  # on two workers
+    store = redis.Redis.from_url(queue)
+    wait_until(lambda: len(fake.jobs()) == 1, 30, what="a first Veo job")
+    time.sleep(3)  # the other build waits for the slot: it submits nothing
+    assert (len(fake.jobs()), fake.running()) == (1, 1)
+    assert store.zcard(slots_key("clip")) == 1  # the slot, held in Redis
+
+    fake.release.set()
+    for project_id in ids:
+        status = wait_settled(client, project_id)
+        assert (status["state"], status["job"]) == ("complete", "finished"), status
+    assert fake.max_running == 1  # clip_concurrency=1 across both workers
+    assert len(fake.jobs()) == 4  # every clip paid once
+    assert store.zcard(slots_key("clip")) == 0  # every slot given back
+
+
+def test_a_slot_is_renewed_while_held_and_freed_when_its_holder_is_killed(queue):
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\nfrom vidpipe.providers.slots import deployment_slot\n"
+         "with deployment_slot(sys.argv[1], 'clip', 1, lease_ms=1500):\n"
+         "    print('held', flush=True)\n    time.sleep(600)\n", queue],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    store = redis.Redis.from_url(queue)
+
+    def take() -> bool:
+        return bool(store.eval(ACQUIRE, 1, slots_key("clip"), 1, "another build", 60_000))
+
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        time.sleep(3)  # two leases: it is still held, renewed
+        assert not take()
+    finally:
+        holder.kill()  # its machine is gone, the slot with it
+        holder.wait()
+    wait_until(take, 10, what="the killed build's slot to expire")

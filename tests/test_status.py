@@ -114,7 +114,8 @@ def test_a_failed_step_is_named_with_its_reason_and_the_other_scenes_finish(proj
 
     result = run_doit("resume", f"id={project.id}")
     assert result.returncode == 1
-    assert "scene s2: clip FAILED" in result.stdout and "is not a picture vidpipe can read" in result.stdout
+    assert "scene s2: clip FAILED" in result.stdout
+    assert "is not a picture vidpipe can read" in result.stdout
     assert project.clip_file("s1").exists()  # the other scene went on
 
     record = status_json(project.id)

@@ -15,6 +15,8 @@ queue=URL`, on any number of machines that share the projects folder, runs them.
   the server in order from any machine, and a restarted server reads on where it was.
 - Cancel: a queued job is revoked and recorded cancelled; for a running one a flag is set in
   Redis, and its worker stops the build with SIGTERM (recorded interrupted, resumable).
+- Paid calls at once (`google.clip_concurrency`, ...) are counted in the same Redis, across
+  all workers (vidpipe.providers.slots).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from vidpipe.errors import BadInput
 from vidpipe.process import DIE_WITH_PARENT_ENV
 from vidpipe.project.folder import Project, all_projects
 from vidpipe.project.jobrecord import ACTIVE_JOB_STATES, read_job, write_job
+from vidpipe.providers.slots import QUEUE_ENV
 
 TASK = "vidpipe.build"
 QUEUE = "vidpipe-builds"
@@ -108,7 +111,7 @@ def celery_app(url: str, projects_root: Path) -> Celery:
     @app.task(name=TASK, bind=True, max_retries=None)
     def build(task: Any, project_id: str, job_id: str) -> None:
         store = redis.Redis.from_url(url)
-        if not Worker(store, projects_root).run(project_id, job_id):
+        if not Worker(store, projects_root, url).run(project_id, job_id):
             raise task.retry(countdown=LOCK_RETRY_SECONDS)
 
     return app
@@ -117,8 +120,8 @@ def celery_app(url: str, projects_root: Path) -> Celery:
 class Worker:
     """Runs one delivered job on this machine, under the project's Redis lease lock."""
 
-    def __init__(self, store: redis.Redis, projects_root: Path) -> None:
-        self.store, self.root = store, projects_root
+    def __init__(self, store: redis.Redis, projects_root: Path, url: str) -> None:
+        self.store, self.root, self.url = store, projects_root, url
 
     def run(self, project_id: str, job_id: str) -> bool:
         """Build the job if it is still to be done; False: the lock is held, try again."""
@@ -147,7 +150,12 @@ class Worker:
         return True
 
     def _build(self, project: Project, record: dict[str, Any], token: str) -> None:
-        env = {**os.environ, "VIDPIPE_PROJECTS": str(self.root), DIE_WITH_PARENT_ENV: "1"}
+        env = {
+            **os.environ,
+            "VIDPIPE_PROJECTS": str(self.root),
+            DIE_WITH_PARENT_ENV: "1",
+            QUEUE_ENV: self.url,
+        }  # paid calls at once are counted in its Redis: slots.py
         command = [sys.executable, "-m", "vidpipe", *record["words"], f"id={project.id}",
                    "progress=json"]  # fmt: skip
         stderr: collections.deque[str] = collections.deque()

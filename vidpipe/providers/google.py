@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from vidpipe.project.storyboard import (
 from vidpipe.providers import google_env
 from vidpipe.providers.base import ClipJob, KeyframeJob, PortraitJob, Provenance, Provider
 from vidpipe.providers.google_options import MAX_ASSET_IMAGES, VIDEO_HEIGHTS, GoogleOptions
+from vidpipe.providers.slots import slot
 
 if TYPE_CHECKING:  # the SDK takes seconds to import: only a call to Google imports it
     from google import genai
@@ -109,16 +109,6 @@ def cast_from(answer: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, s
         cast.append({**fitted, "id": character_id})
         ids.setdefault(drafted["name"].strip().lower(), character_id)
     return cast, ids
-
-
-# Paid calls running at once in this process, per stage (a build runs in one process).
-_slots: dict[tuple[str, int], threading.BoundedSemaphore] = {}
-_slots_lock = threading.Lock()
-
-
-def _slot(stage: str, limit: int) -> threading.BoundedSemaphore:
-    with _slots_lock:
-        return _slots.setdefault((stage, limit), threading.BoundedSemaphore(limit))
 
 
 @dataclass(frozen=True)
@@ -426,7 +416,7 @@ class GoogleProvider(Provider):
         config = sdk.types.GenerateContentConfig(
             response_modalities=["TEXT", "IMAGE"], image_config=image_config
         )
-        with _slot("keyframe", o.keyframe_concurrency), self._calling("image_model", o.image_model):
+        with slot("keyframe", o.keyframe_concurrency), self._calling("image_model", o.image_model):
             paying()
             response = client.models.generate_content(
                 model=o.image_model, contents=contents, config=config
@@ -444,7 +434,7 @@ class GoogleProvider(Provider):
     def render_clip(self, job: ClipJob) -> Provenance:
         o, scene = self.options, job.scene
         request = self._video_request(job)
-        with _slot("clip", o.clip_concurrency):
+        with slot("clip", o.clip_concurrency):
             name = self._saved_operation(job, request)
             resumed = name is not None
             if name is None:
