@@ -3,7 +3,10 @@
     python benchmarks/bench_startup.py [--runs 7]
 
 Prints the median wall time of `vidpipe resume id=<project>` on an up-to-date project and of
-`python -m doit list` on a trivial dodo file, and their ratio (the target is at most 2x).
+`python -m doit list` on a trivial dodo file, and their ratio (the target is at most 2x). The
+resume is timed twice: answered from the answer kept by the last full check (file times
+alone: vidpipe.read.snapshot), and with that answer removed before each run (the full check
+from the project's provenance and fingerprints).
 """
 
 from __future__ import annotations
@@ -16,6 +19,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from vidpipe.read import snapshot  # noqa: E402
 
 
 def wall(command: list[str], cwd: Path, env: dict[str, str]) -> float:
@@ -39,14 +47,21 @@ def main() -> None:
         (work / "dodo.py").write_text('def task_x():\n    return {"actions": None}\n')
         resume = [*vidpipe, "resume", f"id={project_id}"]
         doit = [sys.executable, "-m", "doit", "-f", str(work / "dodo.py"), "list"]
-        times: dict[str, list[float]] = {"resume": [], "doit": []}
-        for _ in range(args.runs):  # interleaved, so drift of the machine hits both alike
-            times["resume"].append(wall(resume, work, env))
+        kept = work / "projects" / snapshot.FOLDER / f"{project_id}.json"
+        time.sleep(snapshot.RACY_NS / 1e9 + 0.1)  # the build's files old enough to keep an answer
+        times: dict[str, list[float]] = {"kept": [], "full": [], "doit": []}
+        for _ in range(args.runs):  # interleaved, so drift of the machine hits all alike
+            kept.unlink(missing_ok=True)
+            times["full"].append(wall(resume, work, env))  # and keeps its answer
+            times["kept"].append(wall(resume, work, env))
             times["doit"].append(wall(doit, work, env))
-    resume_s, doit_s = (statistics.median(times[name]) for name in ("resume", "doit"))
-    print(f"no-op resume, 24 scenes: {resume_s:.3f} s (median of {args.runs})")
-    print(f"doit start-up, trivial dodo: {doit_s:.3f} s")
-    print(f"ratio: {resume_s / doit_s:.2f}x (target: at most 2x)")
+        if not kept.exists():
+            raise SystemExit("the full check kept no answer")
+    kept_s, full_s, doit_s = (statistics.median(times[name]) for name in ("kept", "full", "doit"))
+    print(f"doit start-up, trivial dodo: {doit_s:.3f} s (medians of {args.runs})")
+    print(f"no-op resume, 24 scenes, kept answer: {kept_s:.3f} s: {kept_s / doit_s:.2f}x"
+          " (target: at most 2x)")  # fmt: skip
+    print(f"no-op resume, 24 scenes, full check: {full_s:.3f} s: {full_s / doit_s:.2f}x")
 
 
 if __name__ == "__main__":

@@ -4,23 +4,28 @@ fingerprints), without doit or the build; it must agree with doit's own up-to-da
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import FAST, doit_env, only_project, run_doit
+from conftest import FAST, doit_env, mtimes, only_project, run_doit
 
 from vidpipe.build import graph
 from vidpipe.build.estimate import plan_build
+from vidpipe.errors import EXIT_BUSY
 from vidpipe.inputs import artifacts
 from vidpipe.project.folder import Project
 from vidpipe.project.storyboard import load_storyboard
+from vidpipe.read import snapshot
 from vidpipe.read.summary import is_up_to_date
+from vidpipe.templates import KINDS_FOLDER, TEMPLATES_ENV, templates_dir
 
 pytestmark = pytest.mark.slow  # builds
 
@@ -124,3 +129,69 @@ def test_a_file_rewritten_with_the_same_bytes_is_taken_as_unchanged_after_one_re
     result = run_doit("resume", f"id={built.id}")
     assert result.returncode == 0 and "up to date" in result.stdout
     assert is_up_to_date(Project(built.root))  # the build recorded the new times
+
+
+# --- the kept answer (vidpipe.read.snapshot): file times alone, before any settings load ---
+
+
+def vidpipe_resume(project: Project, *flags: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *flags, "-m", "vidpipe", "resume", f"id={project.id}"],
+        cwd=project.root.parent.parent, env=doit_env(**env),
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+
+
+def settled() -> None:
+    """Wait until the files just written are old enough for an answer to be kept."""
+    time.sleep(snapshot.RACY_NS / 1e9 + 0.1)
+
+
+def kept_answer(project: Project) -> Path:
+    return project.root.parent / snapshot.FOLDER / f"{project.id}.json"
+
+
+def test_a_no_op_resume_is_answered_from_file_times_alone(built: Project):
+    first = vidpipe_resume(built)  # just built: too new to keep the answer
+    assert first.returncode == 0 and not kept_answer(built).exists()
+    settled()
+    full = vidpipe_resume(built)  # the full check, and its answer kept
+    assert full.returncode == 0 and kept_answer(built).exists()
+    before = mtimes(built.root)
+    quick = vidpipe_resume(built, "-X", "importtime")
+    assert (quick.returncode, quick.stdout) == (0, full.stdout)
+    assert quick.stdout.splitlines()[-1] == f"up to date: {built.final_file}"
+    loaded = {line.rpartition("|")[2].strip() for line in quick.stderr.splitlines()}
+    assert "vidpipe.read.snapshot" in loaded  # the probe works
+    assert not {"pydantic", "yaml", "vidpipe.project.settings", "doit"} & loaded
+    assert mtimes(built.root) == before  # nothing written in the project
+
+
+@pytest.mark.parametrize("edit", EDITS.values(), ids=EDITS.keys())
+def test_every_kind_of_edit_after_a_kept_answer_is_built(built: Project, edit):
+    settled()
+    assert vidpipe_resume(built).returncode == 0 and kept_answer(built).exists()
+    edit(built)
+    result = vidpipe_resume(built)
+    assert result.returncode == 0, result.stderr
+    assert "up to date" not in result.stdout  # it built
+    assert is_up_to_date(Project(built.root))
+
+
+def test_no_kept_answer_while_a_build_holds_the_lock_or_after_a_template_edit(
+    built: Project, tmp_path: Path
+):
+    own = {TEMPLATES_ENV: str(tmp_path / "templates")}  # a copy, to edit
+    shutil.copytree(templates_dir(), own[TEMPLATES_ENV])  # with their times
+    settled()
+    assert vidpipe_resume(built, **own).returncode == 0 and kept_answer(built).exists()
+
+    with open(built.state_dir / "lock") as lock:  # a build that has just started
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        assert vidpipe_resume(built, **own).returncode == EXIT_BUSY
+
+    story = next((tmp_path / "templates" / KINDS_FOLDER).glob("*.yaml"))
+    story.write_text(story.read_text() + "\n# an edit of a kind of storyboard\n")
+    result = vidpipe_resume(built, **own)
+    assert result.returncode == 0, result.stderr
+    assert "up to date" not in result.stdout  # the storyboard's fingerprint changed

@@ -24,8 +24,8 @@ from vidpipe.project.folder import (
     all_projects,
     create_project,
     project_lock,
-    projects_root,
 )
+from vidpipe.project.location import projects_root
 from vidpipe.project.settings import ProjectSettings, describe_validation_error, validate_settings
 from vidpipe.project.status import read_status
 from vidpipe.project.storyboard import (

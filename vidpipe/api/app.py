@@ -37,8 +37,9 @@ from vidpipe.errors import (
     VidpipeError,
 )
 from vidpipe.media.stills import MAX_PICTURE_BYTES
-from vidpipe.project.folder import PROJECT_ID_PATTERN, Project
+from vidpipe.project.folder import Project
 from vidpipe.project.jobrecord import ACTIVE_JOB_STATES
+from vidpipe.project.location import PROJECT_ID_PATTERN
 from vidpipe.project.settings import STAGES, ProjectSettings, describe_validation_error
 from vidpipe.project.stages import StopStage
 from vidpipe.project.status import ACTIVE_STATES, LISTED_STATES

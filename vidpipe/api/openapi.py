@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from vidpipe import __version__
-from vidpipe.project.folder import PROJECT_ID_PATTERN
+from vidpipe.project.location import PROJECT_ID_PATTERN
 from vidpipe.project.status import LISTED_STATES
 
 REF = "#/components/schemas/{model}"

@@ -11,7 +11,8 @@ from typing import Any
 from vidpipe.api.jobs import JobManager, Jobs
 from vidpipe.errors import EXIT_OK, BadInput
 from vidpipe.process import raise_interrupt
-from vidpipe.project.folder import all_projects, projects_root
+from vidpipe.project.folder import all_projects
+from vidpipe.project.location import projects_root
 from vidpipe.read.summary import live_status
 
 TOKEN_ENV = "VIDPIPE_API_TOKEN"

@@ -22,6 +22,7 @@ from vidpipe.project.settings import STAGES, ProjectSettings, settings_from_word
 from vidpipe.project.stages import SOUND_STAGES, STOP_STAGES
 from vidpipe.project.status import LISTED_STATES
 from vidpipe.providers import BUILTIN, SOUND_BUILTIN
+from vidpipe.read import snapshot
 from vidpipe.read.summary import is_up_to_date, summarize
 from vidpipe.read.views import listing_text, status_text
 
@@ -40,7 +41,11 @@ def _announce(project: Project, json_progress: bool) -> None:
     if json_progress:
         print(json.dumps({"event": "project", "project": project.id, "path": str(project.root)}))
     else:
-        print(f"project {project.id}: {project.root}")
+        print(_announcement(project))
+
+
+def _announcement(project: Project) -> str:
+    return f"project {project.id}: {project.root}"
 
 
 def build_project(project: Project, **options: Any) -> int:
@@ -67,6 +72,7 @@ def generate(words: dict[str, str]) -> int:
 
 
 def resume(words: dict[str, str]) -> int:
+    plain = set(words) == {"id"}  # the words whose up-to-date answer is kept: read.snapshot
     json_progress = _json_progress(words)
     approval = take_approval(words)
     until = words.pop("until", None)
@@ -82,11 +88,13 @@ def resume(words: dict[str, str]) -> int:
             return EXIT_OK
         project = unfinished
     _announce(project, json_progress)
+    before = snapshot.take(project.root) if plain else None
     if not json_progress and is_up_to_date(project):
-        note = hand_edit_note(project)
-        if note:
-            print(note)
-        print(f"up to date: {project.final_file}")
+        lines = (hand_edit_note(project), f"up to date: {project.final_file}")
+        answer = "".join(f"{line}\n" for line in lines if line)
+        print(answer, end="")
+        if before is not None:
+            snapshot.save(project.root, before, f"{_announcement(project)}\n{answer}")
         return EXIT_OK
     return build_project(project, json_progress=json_progress, approval=approval, until=until)
 

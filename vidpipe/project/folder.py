@@ -31,17 +31,11 @@ import yaml
 
 from vidpipe import fsutil
 from vidpipe.errors import BadInput, ProjectBusy, ProjectNotFound
+from vidpipe.project.location import PROJECT_ID_PATTERN, STATE_FOLDER, projects_root
 from vidpipe.project.settings import ProjectSettings, validate_settings
 
 # libyaml's safe loader when PyYAML has it (several times faster), else the pure-Python one
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-PROJECT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-PROJECTS_ENV = "VIDPIPE_PROJECTS"
-
-
-def projects_root() -> Path:
-    """`$VIDPIPE_PROJECTS`, or `./projects` (absolute: builds run inside the project folder)."""
-    return Path(os.environ.get(PROJECTS_ENV) or "projects").resolve()
 
 
 def new_project_id(prompt: str) -> str:
@@ -73,7 +67,7 @@ class Project:
 
     @property
     def state_dir(self) -> Path:
-        return self.root / ".vidpipe"
+        return self.root / STATE_FOLDER
 
     def keyframe_file(self, scene_id: str) -> Path:
         return self.root / "keyframes" / f"{scene_id}.png"
@@ -208,11 +202,4 @@ def project_lock(project: Project) -> Iterator[None]:
 
 def is_building(project: Project) -> bool:
     """True while some process holds the project's build lock."""
-    try:
-        with open(project.state_dir / "lock") as handle:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except FileNotFoundError:
-        return False
-    except BlockingIOError:
-        return True
-    return False
+    return fsutil.is_locked(project.state_dir / "lock")

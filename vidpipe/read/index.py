@@ -24,7 +24,8 @@ from tinydb.storages import Storage
 
 from vidpipe import fsutil
 from vidpipe.errors import DiskFull, VidpipeError, is_disk_full
-from vidpipe.project.folder import Project, all_projects, projects_root
+from vidpipe.project.folder import Project, all_projects
+from vidpipe.project.location import projects_root
 from vidpipe.project.status import ACTIVE_STATES, LISTED_STATES, UNREADABLE
 from vidpipe.read.summary import live_status, summarize
 
