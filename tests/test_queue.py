@@ -296,3 +296,37 @@ def test_a_slot_is_renewed_while_held_and_freed_when_its_holder_is_killed(queue)
         holder.kill()  # its machine is gone, the slot with it
         holder.wait()
     wait_until(take, 10, what="the killed build's slot to expire")
+
+
+def test_a_worker_killed_during_a_veo_job_leaves_it_to_be_collected_not_paid_again(
+    queue, workers, projects, fake, vertex
+):
+    process, client = start_server(projects, f"queue={queue}", **vertex)
+    try:
+        first, second = workers.start(**vertex), workers.start(**vertex)
+        fake.release.clear()  # the Veo jobs run until the test lets them end
+        paid = {
+            "scenes": 2, "clip_duration": 1, "resolution": "360p", "narration": False,
+            "providers": {"storyboard": "google", "keyframe": "google", "clip": "google"},
+            "provider_options": {"google": {"poll_interval": 0.05}},
+            "yes": True, "budget": 50,
+        }  # fmt: skip
+        project_id = generate(client, "A paid night train", paid)
+        saved = projects / project_id / ".vidpipe" / "pending" / "clips"
+        wait_until(lambda: len(list(saved.glob("s[0-9].mp4.json"))) == 2, 120,
+                   what="both Veo jobs started and saved")  # fmt: skip
+        victim = first if worker_of(projects, project_id) == first.pid else second
+        os.kill(victim.pid, signal.SIGKILL)  # its machine is gone, its Veo jobs run on
+        fake.release.set()
+        status = wait_settled(client, project_id)
+        assert (status["state"], status["job"]) == ("complete", "finished"), status
+        survivor = second if victim is first else first
+        assert read_job(Project(projects / project_id))["worker"].endswith(f":{survivor.pid}")
+        assert len(fake.jobs()) == 2  # collected by the other worker, not submitted again
+        for scene_id in ("s1", "s2"):
+            made = (
+                projects / project_id / ".vidpipe" / "provenance" / "clips" / f"{scene_id}.mp4.json"
+            )
+            assert json.loads(made.read_text())["extra"]["collected_after_restart"] is True
+    finally:
+        stop(process)
