@@ -18,7 +18,7 @@ from vidpipe.build.estimate import plan_build
 from vidpipe.errors import BadInput
 from vidpipe.inputs import artifacts
 from vidpipe.project.folder import Project
-from vidpipe.project.storyboard import parse_storyboard
+from vidpipe.project.storyboard import MAX_PLANNED_CHARACTERS, parse_storyboard
 from vidpipe.providers.local_story import plan_storyboard
 
 SCENE = {
@@ -226,9 +226,15 @@ def test_google_keyframes_take_the_portraits_of_their_scene_cast(projects, fake,
     project = only_project(projects)
     images = fake.of_kind("image")
     portraits = [call for call in images if "character sheet portrait" in call.text]
-    # a new storyboard's characters are not known before it is written: all else is priced
+    # a new storyboard's characters are not known before it is written: all else is priced,
+    # and the portraits at most as many as a storyboard names
     unpriced = [call for call in fake.paid() if call not in portraits]
     assert estimate_in(result.stdout) == pytest.approx(round(priced(unpriced), 2))
+    up_to = re.search(r"and up to \$(\d+\.\d\d) for portraits: (\d) at most", result.stdout)
+    assert up_to, result.stdout
+    assert int(up_to[2]) == MAX_PLANNED_CHARACTERS >= len(portraits) == 2
+    each = priced(portraits) / len(portraits)
+    assert float(up_to[1]) == pytest.approx(round(each * MAX_PLANNED_CHARACTERS, 2))
     assert sorted(re.search(r"portrait of (\w+)", c.text)[1] for c in portraits) == [
         "Mara",
         "Tomas",

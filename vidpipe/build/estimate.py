@@ -10,7 +10,7 @@ reference). A clip whose paid operation an earlier build already started costs n
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from doit.dependency import Dependency
 from doit.task import Task
@@ -28,7 +28,7 @@ from vidpipe.project.stages import (
     parse_character_task,
     parse_scene_task,
 )
-from vidpipe.project.storyboard import load_storyboard
+from vidpipe.project.storyboard import MAX_PLANNED_CHARACTERS, load_storyboard
 from vidpipe.providers import provider_for
 
 DEP_FILE = ".vidpipe/doit.sqlite3"  # relative to the project, as the build opens it
@@ -42,6 +42,8 @@ class BuildPlan:
     steps: set[str] | None
     charges: list[Charge]
     up_to_date: int = 0
+    # a new storyboard's characters are not known yet: the most their portraits may cost
+    portraits: list[Charge] = field(default_factory=list)
 
     @property
     def nothing_to_do(self) -> bool:
@@ -56,8 +58,8 @@ def plan_build(
     settings = project.settings
     if not storyboard_is_current(project, storyboard_inputs(project)):
         # a new storyboard: every scene will be new, as many as the settings ask for; its
-        # characters are not known yet, so their portraits are not priced (each one is held
-        # to the budget as it is drawn, and priced by any estimate once the storyboard exists)
+        # characters are not known yet, so their portraits are priced apart, at most as many
+        # as a provider's storyboard names (each is held to the budget as it is drawn)
         seconds = settings.clip_duration
         charges = provider_for("storyboard", settings).estimate("storyboard", seconds)
         for _ in range(settings.scenes if until != "storyboard" else 0):
@@ -66,7 +68,11 @@ def plan_build(
                 charges += provider_for("clip", settings).estimate("clip", seconds)
         if until is None:
             charges += fresh_sound_charges(settings)
-        return BuildPlan(None, charges if only is None or _calls_providers(only) else [])
+        each = provider_for("keyframe", settings).estimate(PORTRAIT_STAGE, 0.0)
+        portraits = each * MAX_PLANNED_CHARACTERS if until != "storyboard" else []
+        if only is not None and not _calls_providers(only):
+            charges, portraits = [], []
+        return BuildPlan(None, charges, portraits=portraits)
     with contextlib.chdir(project.root):  # the graph's paths are relative to the project
         tasks = graph.later_tasks(project, until)
         stale = _out_of_date(tasks)

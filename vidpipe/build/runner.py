@@ -77,7 +77,8 @@ def build_project(
         record_committed(project)  # finished when a build was killed, before doit knew
         plan = plan_build(project, only, until)
         approval = approval or costs.Approval()
-        costs.approve(plan.charges, approval, project.id, out, as_json=json_progress)
+        costs.approve(plan.charges, approval, project.id, out, as_json=json_progress,
+                      portraits=plan.portraits)  # fmt: skip
         write_status(project, "pending")
         log = BuildLog()
         progress = (JsonProgress if json_progress else Progress)(out)

@@ -109,19 +109,29 @@ def approve(
     out: TextIO,
     ask: Callable[[str], str] | None = None,
     as_json: bool = False,
+    portraits: list[Charge] | None = None,
 ) -> None:
     """Show what the build will pay for; return when the user agreed, else raise NotConfirmed.
-    A build that pays for nothing needs no go-ahead."""
+    A build that pays for nothing needs no go-ahead. `portraits`: the most the portraits of
+    the characters a storyboard still to be written may name can cost, one charge each."""
     if not charges:
         return
+    portraits = portraits or []
     if as_json:
         event = {"event": "estimate", "total_usd": round(total(charges), 4)}
         event["charges"] = [asdict(charge) for charge in charges]
+        if portraits:
+            event["portraits_up_to_usd"] = round(total(portraits), 4)
         event["budget_usd"] = approval.budget
         out.write(json.dumps(event) + "\n")
     else:
         out.write("paid calls this build will make (prices from the model catalog):\n")
         out.write("\n".join(summary(charges)) + "\n")
+        if portraits:
+            out.write(
+                f"  and up to ${total(portraits):.2f} for portraits: {len(portraits)} at most, "
+                "one per character the storyboard names (none when it names none)\n"
+            )
         if approval.budget is not None:
             out.write(
                 f"  budget: ${approval.budget:.2f} (the build stops before a call that would "
