@@ -136,13 +136,17 @@ def test_status_says_which_scenes_an_edit_made_outdated(projects):
     board["scenes"][2]["duration"] = 1.5
     project.storyboard_file.write_text(json.dumps(board))
     Image.new("RGB", (640, 360), "green").save(project.keyframe_file("s1"))
+    project.keyframe_file("s2").unlink()
     scenes = status_json(project.id)["scenes"]
     assert [(s["keyframe"]["state"], s["clip"]["state"]) for s in scenes] == [
         ("done", "outdated"),
-        ("done", "done"),
+        ("missing", "outdated"),
         ("done", "outdated"),
     ]
     assert scenes[0]["clip"]["reason"] == "keyframes/s1.png changed since it was made"
+    assert scenes[1]["clip"]["reason"] == (
+        "keyframes/s2.png is missing; a resume makes it again, then this"
+    )
     assert scenes[2]["clip"]["reason"] == "the scene changed since it was made"
 
 

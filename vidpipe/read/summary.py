@@ -69,7 +69,10 @@ def _artifact_state(project: Project, artifact: Artifact, failed: str | None) ->
         return {"state": "outdated", "reason": "it is made from other files now"}
     for name, mtime in files.items():
         path = project.root / name
-        if not path.exists() or path.stat().st_mtime_ns != mtime:
+        if not path.exists():
+            reason = f"{name} is missing; a resume makes it again, then this"
+            return {"state": "outdated", "reason": reason}
+        if path.stat().st_mtime_ns != mtime:
             return {"state": "outdated", "reason": f"{name} changed since it was made"}
     cost = record.get("cost_usd", 0.0)
     return {"state": "done", "cost_usd": cost if fsutil.is_number(cost) else 0.0}
