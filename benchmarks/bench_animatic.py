@@ -1,6 +1,6 @@
 """The offline generate against ffmpeg's encode of the same frames alone, in one run.
 
-    python benchmarks/bench_animatic.py [--runs 3] [--prompt "..."]
+    python benchmarks/bench_animatic.py [--runs 3] [--prompt "..."] [--silent]
 
 Times `doit generate` of a 6-scene, 8 s, 16:9 720p project from the repository root (process
 start, storyboard, painting, rendering, encoding and the final cut all included). The baseline
@@ -29,6 +29,7 @@ from vidpipe.media import ffmpeg  # noqa: E402
 
 SIZE, FPS, SCENES, SECONDS = (1280, 720), 24, 6, 8
 PROMPT = "A lighthouse keeper finds a message in a bottle"
+SILENT = ["narration=0", "music=0", "subtitles=0"]
 
 
 def child_cpu() -> float:
@@ -37,12 +38,13 @@ def child_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def generate(prompt: str) -> tuple[float, float, Path]:
-    """Wall and CPU seconds of a fresh `doit generate`, and the project's folder."""
+def generate(prompt: str, extra: list[str]) -> tuple[float, float, Path]:
+    """Wall and CPU seconds of a fresh `doit generate` (with the words `extra`), and the
+    project's folder."""
     projects = OUT / "projects"
     subprocess.run(["rm", "-rf", str(projects)], check=True)
     env = {**os.environ, "VIDPIPE_PROJECTS": str(projects)}
-    words = [f"prompt={prompt}", f"scenes={SCENES}", f"clip_duration={SECONDS}"]
+    words = [f"prompt={prompt}", f"scenes={SCENES}", f"clip_duration={SECONDS}", *extra]
     started, cpu = time.perf_counter(), child_cpu()
     done = subprocess.run(
         [sys.executable, "-m", "doit", "generate", *words, "resolution=720p"],
@@ -102,13 +104,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--prompt", default=PROMPT)
+    parser.add_argument("--silent", action="store_true", help="without narration, music and "
+                        "subtitles: the picture pipeline alone")  # fmt: skip
     args = parser.parse_args()
+    extra = SILENT if args.silent else []
     OUT.mkdir(parents=True, exist_ok=True)
     runs: dict[str, list[float]] = {name: [] for name in ("generate", "encode", "gcpu", "ecpu")}
     frames = 0
     load = os.getloadavg()[0]
     for _ in range(args.runs):  # interleaved, so drift of the machine hits both alike
-        seconds, cpu, project = generate(args.prompt)
+        seconds, cpu, project = generate(args.prompt, extra)
         runs["generate"].append(seconds)
         runs["gcpu"].append(cpu)
         seconds, cpu, frames = baseline(project)
@@ -119,7 +124,8 @@ def main() -> None:
         f"machine: {os.cpu_count()} cores; load average {load:.2f} before, "
         f"{os.getloadavg()[0]:.2f} after (other work on the machine inflates wall times)"
     )
-    print(f"prompt: {args.prompt!r}; {SCENES} scenes x {SECONDS} s, 16:9 720p, {frames} frames")
+    print(f"prompt: {args.prompt!r}; {SCENES} scenes x {SECONDS} s, 16:9 720p, {frames} frames"
+          + (", silent" if args.silent else ", with sound"))  # fmt: skip
     print(f"{'':46} {'wall s':>7} {'CPU s':>7}")
     print(
         f"{'doit generate (everything, process start too)':46} "
