@@ -118,7 +118,7 @@ def projects(tmp_path, monkeypatch) -> Path:
 def jobs(projects: Path) -> Iterator[JobManager]:
     """The server's job runner over `projects`, running nothing (requests only: builds stay
     queued)."""
-    projects.mkdir()
+    projects.mkdir(exist_ok=True)
     manager = JobManager(projects, max_builds=0)
     yield manager
     manager.shutdown()

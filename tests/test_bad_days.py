@@ -126,17 +126,6 @@ def test_ill_shaped_state_files_of_one_project_are_taken_as_absent(
 
 
 # --- requests and words that are odd or hostile ------------------------------------------------
-@pytest.fixture
-def app(projects: Path):
-    from vidpipe.api.app import make_app
-    from vidpipe.api.jobs import JobManager
-
-    projects.mkdir(exist_ok=True)
-    jobs = JobManager(projects, max_builds=0)  # requests only: builds stay queued
-    yield make_app(projects, jobs)
-    jobs.shutdown()
-
-
 def test_a_huge_json_integer_is_a_400_on_every_route_with_a_body(app, projects: Path) -> None:
     from test_api_doors import call, with_storyboard
 

@@ -265,17 +265,6 @@ def test_fit_is_a_setting_of_every_door() -> None:
 NESTED = "[" * 10_000 + "]" * 10_000  # 20 KB: within the body limit
 
 
-@pytest.fixture
-def app(projects: Path):
-    from vidpipe.api.app import make_app
-    from vidpipe.api.jobs import JobManager
-
-    projects.mkdir(exist_ok=True)
-    jobs = JobManager(projects, max_builds=0)  # requests only: builds stay queued
-    yield make_app(projects, jobs)
-    jobs.shutdown()
-
-
 @pytest.mark.slow  # a doit run
 def test_json_nested_too_deeply_is_one_clear_error_at_every_door(app, projects: Path) -> None:
     from test_api_doors import call, with_storyboard
