@@ -31,7 +31,7 @@ import yaml
 
 from vidpipe import fsutil
 from vidpipe.errors import BadInput, ProjectBusy, ProjectNotFound
-from vidpipe.project.location import PROJECT_ID_PATTERN, STATE_FOLDER, projects_root
+from vidpipe.project.location import BUILD_LOCK, PROJECT_ID_PATTERN, STATE_FOLDER, projects_root
 from vidpipe.project.settings import ProjectSettings, validate_settings
 
 # libyaml's safe loader when PyYAML has it (several times faster), else the pure-Python one
@@ -180,7 +180,7 @@ def all_projects(root: Path | None = None) -> list[Project]:
 def project_lock(project: Project) -> Iterator[None]:
     """Hold the project's build lock (released by the kernel if this process dies)."""
     project.state_dir.mkdir(exist_ok=True)
-    lock_path = project.state_dir / "lock"
+    lock_path = project.state_dir / BUILD_LOCK
     handle = open(lock_path, "a+")  # noqa: SIM115 (held for the whole build)
     try:
         try:
@@ -202,4 +202,4 @@ def project_lock(project: Project) -> Iterator[None]:
 
 def is_building(project: Project) -> bool:
     """True while some process holds the project's build lock."""
-    return fsutil.is_locked(project.state_dir / "lock")
+    return fsutil.is_locked(project.state_dir / BUILD_LOCK)

@@ -10,6 +10,7 @@ from pathlib import Path
 PROJECT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 PROJECTS_ENV = "VIDPIPE_PROJECTS"
 STATE_FOLDER = ".vidpipe"  # a project's build state
+BUILD_LOCK = "lock"  # in STATE_FOLDER: held (flock) by the build of the project
 
 
 def projects_root() -> Path:

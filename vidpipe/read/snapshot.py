@@ -26,7 +26,7 @@ from typing import Any
 
 import vidpipe
 from vidpipe import fsutil, templates
-from vidpipe.project.location import PROJECT_ID_PATTERN, STATE_FOLDER, projects_root
+from vidpipe.project.location import BUILD_LOCK, PROJECT_ID_PATTERN, STATE_FOLDER, projects_root
 
 FOLDER = ".uptodate"  # of the projects folder (a no-op resume writes nothing in the project)
 RACY_NS = 1_000_000_000
@@ -64,8 +64,10 @@ def answer(project_id: str) -> str | None:
         return None
     root = projects_root() / project_id
     kept = fsutil.read_json_object(_kept_file(root))
-    if kept is None or kept.get("key") != _key() or fsutil.is_locked(root / STATE_FOLDER / "lock"):
+    if kept is None or kept.get("key") != _key():
         return None
+    if fsutil.is_locked(root / STATE_FOLDER / BUILD_LOCK):
+        return None  # a build has started
     now = take(root)
     if now["stats"] != kept.get("stats"):
         return None
