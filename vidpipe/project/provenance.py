@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,13 +94,29 @@ def made_as_recorded(project: Project, artifact: Path, inputs: str, stamped: boo
         return False
     if stamped and record.get("stamp") != file_stamp(artifact):
         return False
+    return why_outdated(project, record, inputs) is None
+
+
+def why_outdated(
+    project: Project, record: dict[str, Any], inputs: str, files: Iterable[Path] | None = None
+) -> str | None:
+    """Why the artifact of `record` is not what `inputs` (a fingerprint) and the input files
+    it was made from, as they are now, would make (`files`: the ones it is made from now,
+    when known); None when it is."""
     if record.get("inputs") != sha256_text(inputs):
-        return False
-    for name, mtime in (record.get("files") or {}).items():
+        return "the scene changed since it was made"
+    made_from = record.get("files", {})
+    if not isinstance(made_from, dict) or not all(fsutil.is_number(t) for t in made_from.values()):
+        return "its record is damaged"
+    if files is not None and set(made_from) != {str(p.relative_to(project.root)) for p in files}:
+        return "it is made from other files now"
+    for name, mtime in made_from.items():
         path = project.root / name
-        if not path.exists() or path.stat().st_mtime_ns != mtime:
-            return False
-    return True
+        if not path.exists():
+            return f"{name} is missing; a resume makes it again, then this"
+        if path.stat().st_mtime_ns != mtime:
+            return f"{name} changed since it was made"
+    return None
 
 
 def restamp(project: Project, artifact: Path, inputs: str) -> None:

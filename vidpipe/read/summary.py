@@ -13,7 +13,7 @@ from vidpipe.errors import VidpipeError
 from vidpipe.inputs import Artifact, artifacts, storyboard_inputs, storyboard_is_current
 from vidpipe.project import costs
 from vidpipe.project.folder import Project, is_building
-from vidpipe.project.provenance import placed_by_hand, read_provenance, sha256_text
+from vidpipe.project.provenance import placed_by_hand, read_provenance, why_outdated
 from vidpipe.project.stages import scene_task
 from vidpipe.project.status import ACTIVE_STATES, read_status, status_file
 from vidpipe.project.storyboard import Storyboard, load_storyboard
@@ -60,20 +60,9 @@ def _artifact_state(project: Project, artifact: Artifact, failed: str | None) ->
     if not artifact.target.exists():
         return {"state": "missing"}
     record = read_provenance(project, artifact.target) or {}
-    if record.get("inputs") != sha256_text(artifact.config):
-        return {"state": "outdated", "reason": "the scene changed since it was made"}
-    files = record.get("files")
-    if not isinstance(files, dict) or not all(fsutil.is_number(t) for t in files.values()):
-        return {"state": "outdated", "reason": "its record is damaged"}
-    if set(files) != {str(path.relative_to(project.root)) for path in artifact.files}:
-        return {"state": "outdated", "reason": "it is made from other files now"}
-    for name, mtime in files.items():
-        path = project.root / name
-        if not path.exists():
-            reason = f"{name} is missing; a resume makes it again, then this"
-            return {"state": "outdated", "reason": reason}
-        if path.stat().st_mtime_ns != mtime:
-            return {"state": "outdated", "reason": f"{name} changed since it was made"}
+    reason = why_outdated(project, record, artifact.config, artifact.files)
+    if reason is not None:
+        return {"state": "outdated", "reason": reason}
     cost = record.get("cost_usd", 0.0)
     return {"state": "done", "cost_usd": cost if fsutil.is_number(cost) else 0.0}
 
