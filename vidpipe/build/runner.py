@@ -186,11 +186,12 @@ def _run_doit(
 
 
 def _out_of_space(doit_errors: str, project: Project) -> bool:
-    """Whether doit failed for want of disk space (SQLite says "disk I/O error" when it cannot
-    create its journal files on a full disk)."""
+    """Whether doit failed for want of disk space: it says so, or the disk is full (SQLite says
+    "disk I/O error" when it cannot create its journal files on a full disk, and doit's own
+    error text can be lost when the dependency file fails in a worker thread)."""
     if "disk is full" in doit_errors or "No space left on device" in doit_errors:
         return True
-    return "disk I/O error" in doit_errors and shutil.disk_usage(project.root).free < 2**20
+    return shutil.disk_usage(project.root).free < 2**20
 
 
 def _record_outcome(
