@@ -230,7 +230,7 @@ def test_google_keyframes_take_the_portraits_of_their_scene_cast(projects, fake,
     # and the portraits at most as many as a storyboard names
     unpriced = [call for call in fake.paid() if call not in portraits]
     assert estimate_in(result.stdout) == pytest.approx(round(priced(unpriced), 2))
-    up_to = re.search(r"and up to \$(\d+\.\d\d) for portraits: (\d) at most", result.stdout)
+    up_to = re.search(r"and up to \$(\d+\.\d\d) for portraits \(at most (\d):", result.stdout)
     assert up_to, result.stdout
     assert int(up_to[2]) == MAX_PLANNED_CHARACTERS >= len(portraits) == 2
     each = priced(portraits) / len(portraits)

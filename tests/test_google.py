@@ -236,7 +236,7 @@ def test_paid_work_waits_for_a_go_ahead(projects, fake, vertex):
 
 
 def test_a_budget_stops_the_build_before_a_call_that_would_exceed_it(projects, fake, vertex):
-    # storyboard $0.01 + three keyframes $0.12 fit; a 4 s clip ($0.48) does not
+    # storyboard $0.01 + three keyframes $0.201 fit; a 4 s clip ($0.48) does not
     result = generate(vertex, "yes=1", "budget=0.50")
     assert result.returncode == 1
     assert "over budget=$0.50" in result.stdout

@@ -131,10 +131,10 @@ def test_a_model_not_served_in_the_location_says_so(projects, fake, vertex):
 
 
 def test_a_refused_call_gives_its_reservation_back_to_the_budget(projects, fake, vertex):
-    # storyboard $0.01 + three keyframes $0.12 + one clip $0.48 = $0.61: the refused clip of
+    # storyboard $0.01 + three keyframes $0.201 + one clip $0.48 = $0.691: the refused clip of
     # s1 (400: no job was made) costs nothing, so the clip of s2 still fits, and s3 does not
     fake.faults.append(Fault("video", status=400, match="shot 1"))
-    result = generate(vertex, "yes=1", "budget=0.62", "workers=1")
+    result = generate(vertex, "yes=1", "budget=0.70", "workers=1")
     assert result.returncode == 1
     assert "scene s1: clip" in result.stdout and "Google refused the request (400" in result.stdout
     assert "scene s3: clip would cost about $0.48" in result.stdout
@@ -172,11 +172,11 @@ def test_a_resume_with_nothing_to_do_does_not_import_the_sdk(projects, fake, ver
 def test_a_refused_poll_keeps_the_clip_counted_as_paid(projects, fake, vertex):
     # the job is made (and paid for); the check on it is refused: the budget keeps it
     fake.faults.append(Fault("poll", status=403, message="Permission denied", times=None))
-    result = generate(vertex, "yes=1", "budget=1.10", "workers=1")  # room for 2 clips
+    result = generate(vertex, "yes=1", "budget=1.20", "workers=1")  # room for 2 clips
     assert result.returncode == 1
     assert "Google refused the credentials (403" in result.stdout
-    assert "over budget=$1.10" in result.stdout  # s1 and s2 are paid: s3 does not fit
+    assert "over budget=$1.20" in result.stdout  # s1 and s2 are paid: s3 does not fit
     assert [scene_of(call) for call in fake.jobs()] == ["s1", "s2"]
     project = only_project(projects)
     status = json.loads(run_doit("status", f"id={project.id}", "format=json", **vertex).stdout)
-    assert status["cost_spent_usd"] == pytest.approx(0.01 + 3 * 0.04 + 2 * 0.48)
+    assert status["cost_spent_usd"] == pytest.approx(0.01 + 3 * 0.067 + 2 * 0.48)

@@ -195,3 +195,11 @@ def test_no_kept_answer_while_a_build_holds_the_lock_or_after_a_template_edit(
     result = vidpipe_resume(built, **own)
     assert result.returncode == 0, result.stderr
     assert "up to date" not in result.stdout  # the storyboard's fingerprint changed
+
+
+def test_an_answer_that_cannot_be_kept_is_still_given(built: Project):
+    kept_answer(built).parent.write_text("not a folder")  # nothing can be written there
+    settled()
+    result = vidpipe_resume(built)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == f"up to date: {built.final_file}"

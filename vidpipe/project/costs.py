@@ -129,8 +129,8 @@ def approve(
         out.write("\n".join(summary(charges)) + "\n")
         if portraits:
             out.write(
-                f"  and up to ${total(portraits):.2f} for portraits: {len(portraits)} at most, "
-                "one per character the storyboard names (none when it names none)\n"
+                f"  and up to ${total(portraits):.2f} for portraits (at most {len(portraits)}: "
+                "one per character the storyboard names)\n"
             )
         if approval.budget is not None:
             out.write(

@@ -17,6 +17,7 @@ check, or after it, always changes a time that was kept.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -26,6 +27,7 @@ from typing import Any
 
 import vidpipe
 from vidpipe import fsutil, templates
+from vidpipe.errors import DiskFull
 from vidpipe.project.location import BUILD_LOCK, PROJECT_ID_PATTERN, STATE_FOLDER, projects_root
 
 FOLDER = ".uptodate"  # of the projects folder (a no-op resume writes nothing in the project)
@@ -54,7 +56,8 @@ def save(root: Path, before: dict[str, Any], answer: str) -> None:
     newest = max((stat[0] for stat in before["stats"].values()), default=0)
     if newest > before["taken"] - RACY_NS:
         return
-    fsutil.write_text(_kept_file(root), json.dumps({**before, "answer": answer}))
+    with contextlib.suppress(OSError, DiskFull):  # kept only to answer sooner next time
+        fsutil.write_text(_kept_file(root), json.dumps({**before, "answer": answer}))
 
 
 def answer(project_id: str) -> str | None:
