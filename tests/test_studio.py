@@ -402,6 +402,8 @@ def test_a_paid_project_shows_the_estimate_and_spends_nothing_until_approved(
     estimate.wait_for(timeout=BUILD_TIMEOUT)
     total = float(re.search(r"\$(\d+\.\d\d)", estimate.locator("h2").inner_text()).group(1))
     assert total > 0 and "veo" in estimate.inner_text().lower()
+    portraits = estimate.locator("#portraits-estimate").inner_text()  # the cast is not known yet
+    assert re.search(r"And up to \$0\.\d\d for portraits", portraits), portraits
     assert fake.paid() == [] and not project.storyboard_file.exists()  # nothing was spent
     page.screenshot(path=str(DOCS / "studio-estimate.png"), full_page=True)
 

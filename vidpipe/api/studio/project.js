@@ -143,6 +143,9 @@ export async function showProject(view, id) {
       h("table", {}, h("tbody", {}, perModel(build.estimate.charges).map((c) => h("tr", {},
         h("td", {}, c.model), h("td", {}, `${c.units} ${c.unit}${c.units === 1 ? "" : "s"}`),
         h("td", {}, dollars(c.usd)))))),
+      build.estimate.portraits_up_to_usd ? h("p", { id: "portraits-estimate" },
+        `And up to ${dollars(build.estimate.portraits_up_to_usd)} for portraits: one for each ` +
+        "character the storyboard names (it is not written yet).") : null,
       h("p", {}, "Nothing was spent. "),
       h("label", { for: "budget" }, "Budget in dollars (optional) "), budget, " ",
       h("button", { id: "go-ahead", onclick: () => {
