@@ -232,6 +232,16 @@ def test_a_project_locked_by_another_worker_waits_for_its_lock(queue, server, wo
         "outcome"] == "complete"  # fmt: skip
 
 
+def paid(**google: object) -> dict:
+    """A short Google project with the go-ahead, `google` among its Google options."""
+    return {
+        "scenes": 2, "clip_duration": 1, "resolution": "360p", "narration": False,
+        "providers": {"storyboard": "google", "keyframe": "google", "clip": "google"},
+        "provider_options": {"google": {"poll_interval": 0.05, **google}},
+        "yes": True, "budget": 50,
+    }  # fmt: skip
+
+
 def at_its_clips(client: Client, project_id: str) -> bool:
     events = client.get(f"/api/projects/{project_id}/events?after=-1&wait=0").json["events"]
     return any(e["event"] == "start" and e.get("step", "").endswith(": clip") for e in events)
@@ -249,13 +259,7 @@ def the_veo_limit_holds(queue, client, workers, projects, fake, vertex) -> None:
     for _ in range(2):
         workers.start(**vertex)
     fake.release.clear()  # Veo jobs run until the test lets them end
-    paid = {
-        "scenes": 2, "clip_duration": 1, "resolution": "360p", "narration": False,
-        "providers": {"storyboard": "google", "keyframe": "google", "clip": "google"},
-        "provider_options": {"google": {"poll_interval": 0.05, "clip_concurrency": 1}},
-        "yes": True, "budget": 50,
-    }  # fmt: skip
-    ids = [generate(client, f"A paid journey {n}", paid) for n in range(2)]
+    ids = [generate(client, f"A paid journey {n}", paid(clip_concurrency=1)) for n in range(2)]
     for project_id in ids:  # each build on its own worker, each at a clip
         wait_until(lambda p=project_id: at_its_clips(client, p), 120,
                    what=f"{project_id} to reach its clips")  # fmt: skip
@@ -305,13 +309,7 @@ def test_a_worker_killed_during_a_veo_job_leaves_it_to_be_collected_not_paid_aga
     try:
         first, second = workers.start(**vertex), workers.start(**vertex)
         fake.release.clear()  # the Veo jobs run until the test lets them end
-        paid = {
-            "scenes": 2, "clip_duration": 1, "resolution": "360p", "narration": False,
-            "providers": {"storyboard": "google", "keyframe": "google", "clip": "google"},
-            "provider_options": {"google": {"poll_interval": 0.05}},
-            "yes": True, "budget": 50,
-        }  # fmt: skip
-        project_id = generate(client, "A paid night train", paid)
+        project_id = generate(client, "A paid night train", paid())
         saved = projects / project_id / ".vidpipe" / "pending" / "clips"
         wait_until(lambda: len(list(saved.glob("s[0-9].mp4.json"))) == 2, 120,
                    what="both Veo jobs started and saved")  # fmt: skip

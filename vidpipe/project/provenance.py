@@ -105,7 +105,9 @@ def why_outdated(
     when known); None when it is."""
     if record.get("inputs") != sha256_text(inputs):
         return "the scene changed since it was made"
-    made_from = record.get("files", {})
+    made_from = record.get("files")
+    if made_from is None and files is None:
+        made_from = {}  # a record from before records listed their files: none to check
     if not isinstance(made_from, dict) or not all(fsutil.is_number(t) for t in made_from.values()):
         return "its record is damaged"
     if files is not None and set(made_from) != {str(p.relative_to(project.root)) for p in files}:
