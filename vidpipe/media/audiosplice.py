@@ -27,7 +27,7 @@ Output packet n (n = 0 is the encoder priming, which players skip) decodes to th
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
@@ -330,25 +330,53 @@ def encoder() -> AudioCodecContext:
 
 def _encode(plan: Plan, clips: ffmpeg.Containers, segment: Segment) -> list[Packet]:
     """Re-encode the packets of `segment` from the mixed clips."""
+    read = functools.partial(_mixed, plan, clips)
+    return encode_piece(read, plan.samples, segment.first, segment.last)
+
+
+def encode_piece(
+    read: Callable[[int, int], NDArray[np.float32]], samples: int, first: int, last: int
+) -> list[Packet]:
+    """Packets [first, last) of a track of `samples` samples, encoded from `read(begin, end)`
+    (its samples [begin, end), planar stereo) by an encoder of their own, started WARMUP frames
+    early so that they join the packets before them as one encoder's would."""
     import av
 
-    warmup = min(WARMUP, segment.first)
-    begin = (segment.first - warmup) * FRAME
-    at_end = segment.last == plan.packets
-    end = plan.samples if at_end else min(plan.samples, (segment.last + LOOKAHEAD) * FRAME)
-    samples = _mixed(plan, clips, begin, end)
+    warmup = min(WARMUP, first)
+    at_end = last == _packets(samples)
+    end = samples if at_end else min(samples, (last + LOOKAHEAD) * FRAME)
+    planar = read((first - warmup) * FRAME, end)
     context = encoder()
     packets: list[Packet] = []
-    for offset in range(0, samples.shape[1], FRAME):
+    for offset in range(0, planar.shape[1], FRAME):
         frame = av.AudioFrame.from_ndarray(
-            samples[:, offset : offset + FRAME], format="fltp", layout="stereo"
+            planar[:, offset : offset + FRAME], format="fltp", layout="stereo"
         )
         frame.sample_rate, frame.pts, frame.time_base = ffmpeg.AUDIO_RATE, offset, TIME_BASE
         packets += context.encode(frame)
     packets += context.encode(None)
-    kept = packets[warmup : warmup + segment.last - segment.first]
-    if len(kept) != segment.last - segment.first:
-        raise StepFailed("the AAC encoder gave fewer frames than the cut needs")
-    if at_end:  # the last packet holds only the cut's final samples
-        kept[-1].duration = plan.samples - (plan.packets - 2) * FRAME
+    kept = packets[warmup : warmup + last - first]
+    if len(kept) != last - first:
+        raise StepFailed("the AAC encoder gave fewer frames than the track needs")
+    if at_end:  # the last packet holds only the track's final samples
+        kept[-1].duration = samples - (_packets(samples) - 2) * FRAME
     return kept
+
+
+def encode_track(planar: NDArray[np.float32], threads: int = 2) -> list[Packet]:
+    """Every packet of a whole track (planar stereo floats), timed, the priming one first:
+    encoded in pieces of PIECE frames on `threads` threads (PyAV lets go of the interpreter
+    while it encodes)."""
+    samples = planar.shape[1]
+    count = _packets(samples)
+    pieces = [(first, min(first + PIECE, count)) for first in range(0, count, PIECE)]
+
+    def encode(piece: tuple[int, int]) -> list[Packet]:
+        return encode_piece(lambda begin, end: planar[:, begin:end], samples, *piece)
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        packets = [packet for piece in pool.map(encode, pieces) for packet in piece]
+    for number, packet in enumerate(packets):
+        packet.pts = packet.dts = (number - 1) * FRAME
+        packet.time_base = TIME_BASE
+    return packets

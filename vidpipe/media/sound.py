@@ -7,7 +7,6 @@ import math
 import re
 import subprocess
 import wave
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,8 +18,6 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 RATE = ffmpeg.AUDIO_RATE
-FRAME = 1024  # samples in an AAC frame
-TIME_BASE = Fraction(1, RATE)
 SILENT_LUFS = -70.0  # what ffmpeg's meter reports for silence
 SILENCE_DB = -45.0  # quieter than this, over a 10 ms window, counts as silence when trimming
 
@@ -83,25 +80,22 @@ def at_rate(path: Path) -> NDArray[np.float32]:
     return decode(path, channels=1)
 
 
-def encode_aac(samples: NDArray[np.float32], out: Path) -> None:
-    """Encode a stereo track as AAC in an MP4 (.m4a) file, with the clips' audio settings
-    (in process: the encoder's priming is recorded in the file, so players skip it)."""
+def encode_aac(samples: NDArray[np.float32], out: Path, threads: int = 2) -> None:
+    """Encode a stereo track as AAC in an MP4 (.m4a) file, with the clips' audio settings, in
+    pieces on `threads` threads (vidpipe.media.audiosplice.encode_track; the encoder's
+    priming is recorded in the file, so players skip it)."""
     import av
     import numpy as np
 
-    planar = np.ascontiguousarray(samples.T, dtype=np.float32)
+    from vidpipe.media import audiosplice
+
+    packets = audiosplice.encode_track(np.ascontiguousarray(samples.T, dtype=np.float32), threads)
     with av.open(str(out), "w", format="mp4") as container:
         stream = container.add_stream("aac", rate=RATE, layout="stereo")
         stream.bit_rate = ffmpeg.AUDIO_BITRATE
         stream.codec_context.options = {"aac_coder": "fast"}
-        for offset in range(0, planar.shape[1], FRAME):
-            frame = av.AudioFrame.from_ndarray(
-                planar[:, offset : offset + FRAME], format="fltp", layout="stereo"
-            )
-            frame.sample_rate, frame.pts, frame.time_base = RATE, offset, TIME_BASE
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
+        for packet in packets:
+            packet.stream = stream
             container.mux(packet)
 
 
