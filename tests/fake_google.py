@@ -8,7 +8,9 @@ paid for, and faults can be injected: HTTP errors (also after a video job was cr
 dropped connection, a hung answer, operations that end in an error or in the safety filter or
 with a URI instead of the video, a malformed storyboard, a blocked image, a storyboard cut off
 at its max_output_tokens, an answer without its token counts. A storyboard's answer carries
-`usageMetadata` as Gemini bills it (the prompt, the answer and the thinking, in tokens).
+`usageMetadata` as Gemini bills it (the prompt, the answer and the thinking, in tokens); a
+storyboard asked of Gemini 3.5 or later with a thinking budget is refused, as Google refuses it
+(those models take a thinking level).
 """
 
 from __future__ import annotations
@@ -43,6 +45,13 @@ class Call:
     status: int = 200
     created: bool = False  # a video job was created for it
     usage: dict[str, int] | None = None  # the usageMetadata of a storyboard's answer
+
+    @property
+    def thinking(self) -> dict[str, Any]:
+        """A text call's thinkingConfig, its keys in camelCase (the SDK sends them snake_case;
+        Google's JSON takes both)."""
+        sent = self.body.get("generationConfig", {}).get("thinkingConfig") or {}
+        return {_camel(key): value for key, value in sent.items()}
 
     @property
     def kind(self) -> str:
@@ -240,6 +249,9 @@ class FakeGoogle:
                 return fault.status, {
                     "error": {"code": fault.status, "message": message, "status": state}
                 }
+            if call.kind == "storyboard" and (refused := _refused(call)):
+                call.status = 400
+                return 400, refused
             if call.kind == "storyboard":
                 return 200, self._storyboard(call, fault)
             if call.kind == "image":
@@ -385,6 +397,21 @@ class FakeGoogle:
                 "mimeType": "video/mp4",
             }
         return {"name": name, "done": True, "response": {"videos": [video]}}
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
+def _refused(call: Call) -> dict[str, Any] | None:
+    """Google's answer to a thinking budget sent to Gemini 3.5 or later, which take a
+    thinking level instead; None when the call is fine."""
+    version = re.match(r"gemini-(\d+(?:\.\d+)?)", call.model)
+    if "thinkingBudget" not in call.thinking or not version or float(version[1]) < 3.5:
+        return None
+    message = f"thinking_budget is not supported by {call.model}; use thinking_level instead."
+    return {"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}}
 
 
 def _text_answer(text: str, finish: str = "STOP") -> dict[str, Any]:

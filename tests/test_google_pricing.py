@@ -199,19 +199,18 @@ def spend_log(project) -> list[dict]:
 
 @pytest.mark.slow
 def test_the_storyboard_is_priced_by_its_tokens_thinking_included(projects, fake, vertex):
-    words = ["google.text_max_tokens=4000", "google.text_thinking_budget=500", "until=storyboard"]
+    words = ["google.text_max_tokens=4000", "google.text_thinking_level=medium", "until=storyboard"]
     result = generate(vertex, "yes=1", *words)
     assert result.returncode == 0, result.stdout + result.stderr
     (call,) = fake.of_kind("storyboard")
-    # the call carries the bounds the estimate counts: at most 4000 + 500 tokens out
-    config = call.body["generationConfig"]
-    assert config["maxOutputTokens"] == 4000
-    thinking = config["thinkingConfig"]  # (SDK 3.6 sends it snake_case; proto JSON takes both)
-    assert thinking.get("thinkingBudget", thinking.get("thinking_budget")) == 500
+    # the call carries the bound the estimate counts, 4000 tokens out, thinking included, and
+    # a thinking level, never a budget (Gemini 3.5 refuses one)
+    assert call.body["generationConfig"]["maxOutputTokens"] == 4000
+    assert call.thinking == {"thinkingLevel": "MEDIUM"}
     found = re.search(r"gemini-3.5-flash +1 call, <= (\d+) tokens +\$(\d+\.\d\d)", result.stdout)
     assert found, result.stdout
     usage = call.usage
-    assert int(found[1]) - 4500 >= usage["promptTokenCount"]  # the input, bounded
+    assert int(found[1]) - 4000 >= usage["promptTokenCount"]  # the input, bounded
     project = only_project(projects)
     at_most = estimated([call], project)
     assert float(found[2]) == pytest.approx(round(at_most, 2))
@@ -240,12 +239,16 @@ def test_a_storyboard_cut_off_at_its_token_limit_says_what_to_raise(projects, fa
     result = generate(vertex, "yes=1")
     assert result.returncode == 1
     assert "gemini-3.5-flash was cut off at google.text_max_tokens=8192 tokens" in result.stdout
-    assert "raise google.text_max_tokens" in result.stdout
+    assert "(its thinking included)" in result.stdout
+    assert "raise google.text_max_tokens, or lower google.text_thinking_level (now low)" in (
+        result.stdout
+    )
     assert result.stderr == ""  # no traceback of a JSON parser
     project = only_project(projects)
     assert not project.storyboard_file.exists()
     # the cut-off answer is paid for, at its tokens
     (call,) = fake.of_kind("storyboard")
+    assert call.thinking == {"thinkingLevel": "LOW"}  # the default
     assert call.usage["candidatesTokenCount"] + call.usage["thoughtsTokenCount"] == 8192
     status = json.loads(run_doit("status", f"id={project.id}", "format=json").stdout)
     assert status["cost_spent_usd"] == pytest.approx(text_priced(call), abs=1e-4)

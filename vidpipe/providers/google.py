@@ -291,9 +291,12 @@ class GoogleProvider(Provider):
         config = sdk.types.GenerateContentConfig(
             response_mime_type="application/json",
             response_schema=draft,
-            # bounds on what the call may be billed for, which the estimate counts
+            # the most output the call may be billed for, its thinking included, which the
+            # estimate counts; a level, not a thinking budget (Gemini 3.5+ refuse one)
             max_output_tokens=o.text_max_tokens,
-            thinking_config=sdk.types.ThinkingConfig(thinking_budget=o.text_thinking_budget),
+            thinking_config=sdk.types.ThinkingConfig(
+                thinking_level=sdk.types.ThinkingLevel(o.text_thinking_level.upper())
+            ),
         )
         with self._calling("text_model", o.text_model):
             response = self.client().models.generate_content(
@@ -328,12 +331,11 @@ class GoogleProvider(Provider):
     def _text_bound(self) -> tuple[int, int]:
         """The most tokens the storyboard call may be billed for: (input, output). A token
         holds at least one byte of UTF-8 text (Gemini's tokenizer falls back to bytes), so
-        the prompt and the schema are at most their bytes; the output is at most what the
-        call allows itself to write and to think."""
+        the prompt and the schema are at most their bytes; the output, thinking included (as
+        Google counts it), is at most the call's max_output_tokens."""
         prompt, draft = self._storyboard_request()
         sent = prompt + json.dumps(draft.model_json_schema())
-        o = self.options
-        return len(sent.encode()) + FRAMING_TOKENS, o.text_max_tokens + o.text_thinking_budget
+        return len(sent.encode()) + FRAMING_TOKENS, self.options.text_max_tokens
 
     def _text_paid(
         self, response: types.GenerateContentResponse
@@ -362,11 +364,10 @@ class GoogleProvider(Provider):
         model = o.text_model
         if sdk.cut_off(response):
             raise StepFailed(
-                f"{model} was cut off at google.text_max_tokens={o.text_max_tokens} tokens, "
-                "before the storyboard was complete, so none was written; raise "
-                "google.text_max_tokens (thinking may count toward it, up to "
-                f"google.text_thinking_budget={o.text_thinking_budget}) or ask for fewer "
-                "scenes, then resume"
+                f"{model} was cut off at google.text_max_tokens={o.text_max_tokens} tokens "
+                "(its thinking included) before the storyboard was complete, so none was "
+                "written; raise google.text_max_tokens, or lower google.text_thinking_level "
+                f"(now {o.text_thinking_level}), or ask for fewer scenes, then resume"
             )
         text = response.text
         if not text:

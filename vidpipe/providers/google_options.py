@@ -139,10 +139,11 @@ class GoogleOptions(BaseModel):
     speech_model: Annotated[str, Field(min_length=1)] = Field(
         default_factory=_default("speech_model")
     )
-    # the storyboard call's limits, sent with it: the most it may write (its answer), and the
-    # most it may think (0: no thinking); the estimate and budget= count both in full
+    # the storyboard call's limits, sent with it: the most tokens it may write, its thinking
+    # included (Gemini counts thoughts toward max_output_tokens), which the estimate and
+    # budget= count in full; and how hard it thinks (Gemini 3.5+ refuse a thinking budget)
     text_max_tokens: Annotated[int, Field(ge=256, le=65536)] = 8192
-    text_thinking_budget: Annotated[int, Field(ge=0, le=32768)] = 1024
+    text_thinking_level: Literal["minimal", "low", "medium", "high", "xhigh"] = "low"
     # what Veo renders; the clip is then scaled to the project's resolution
     video_resolution: Literal["720p", "1080p", "4k"] = "720p"
     negative_prompt: Annotated[str, Field(max_length=1000)] = ""
