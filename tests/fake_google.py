@@ -6,7 +6,11 @@ the Developer API alike): `:generateContent` (a JSON storyboard, or an image), V
 finished video answered as a `gs://` URI). Every call is logged, so tests can count what a build
 paid for, and faults can be injected: HTTP errors (also after a video job was created), a
 dropped connection, a hung answer, operations that end in an error or in the safety filter or
-with a URI instead of the video, a malformed storyboard, a blocked image.
+with a URI instead of the video, a malformed storyboard, a blocked image, a storyboard cut off
+at its max_output_tokens, an answer without its token counts. A storyboard's answer carries
+`usageMetadata` as Gemini bills it (the prompt, the answer and the thinking, in tokens); a
+storyboard asked of Gemini 3.5 or later with a thinking budget is refused, as Google refuses it
+(those models take a thinking level).
 """
 
 from __future__ import annotations
@@ -40,6 +44,14 @@ class Call:
     body: dict[str, Any]
     status: int = 200
     created: bool = False  # a video job was created for it
+    usage: dict[str, int] | None = None  # the usageMetadata of a storyboard's answer
+
+    @property
+    def thinking(self) -> dict[str, Any]:
+        """A text call's thinkingConfig, its keys in camelCase (the SDK sends them snake_case;
+        Google's JSON takes both)."""
+        sent = self.body.get("generationConfig", {}).get("thinkingConfig") or {}
+        return {_camel(key): value for key, value in sent.items()}
 
     @property
     def kind(self) -> str:
@@ -87,6 +99,8 @@ class Fault:
     hang: float = 0.0  # seconds to wait before answering
     uri: str | None = None  # video: the finished operation names this gs:// URI, no bytes
     message: str | None = None  # the error message of an HTTP error
+    cut_off: bool = False  # storyboard: half the answer, stopped at MAX_TOKENS
+    no_usage: bool = False  # storyboard: an answer without usageMetadata
 
 
 @dataclass
@@ -115,6 +129,7 @@ class FakeGoogle:
     cast_in: dict[int, list[str]] = field(default_factory=dict)
     storage_status: int = 200  # what Cloud Storage answers a download (403: no access)
     release: threading.Event = field(default_factory=threading.Event)  # cleared: ops never end
+    thoughts: int = 321  # the thinking tokens of every storyboard answer
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -234,6 +249,9 @@ class FakeGoogle:
                 return fault.status, {
                     "error": {"code": fault.status, "message": message, "status": state}
                 }
+            if call.kind == "storyboard" and (refused := _refused(call)):
+                call.status = 400
+                return 400, refused
             if call.kind == "storyboard":
                 return 200, self._storyboard(call, fault)
             if call.kind == "image":
@@ -269,8 +287,29 @@ class FakeGoogle:
             return 200, self.objects[uri]
 
     def _storyboard(self, call: Call, fault: Fault | None) -> dict[str, Any]:
+        config = call.body.get("generationConfig", {})
+        text, finish = self._story(call), "STOP"
         if fault and fault.malformed is not None:
-            return _text_answer(fault.malformed)
+            text = fault.malformed
+        elif fault and fault.cut_off:
+            text, finish = text[: len(text) // 2], "MAX_TOKENS"
+        answer = _text_answer(text, finish)
+        # about 4 bytes a token; stopped at the limit, the answer and the thinking fill it
+        written = math.ceil(len(text) / 4)
+        if finish == "MAX_TOKENS":
+            written = config.get("maxOutputTokens", written + self.thoughts) - self.thoughts
+        call.usage = {
+            "promptTokenCount": math.ceil(len(json.dumps(call.body).encode()) / 4),
+            "candidatesTokenCount": written,
+            "thoughtsTokenCount": self.thoughts,
+        }
+        call.usage["totalTokenCount"] = sum(call.usage.values())
+        if not (fault and fault.no_usage):
+            answer["usageMetadata"] = call.usage
+        return answer
+
+    def _story(self, call: Call) -> str:
+        """A storyboard of as many scenes as the answer's schema asks for, as JSON."""
         config = call.body.get("generationConfig", {})
         schema = config.get("responseJsonSchema") or config.get("responseSchema") or {}
         scenes_schema = schema.get("properties", {}).get("scenes", {})
@@ -290,7 +329,7 @@ class FakeGoogle:
         ]
         characters = [{"name": name, "description": said} for name, said in self.cast.items()]
         story = {"title": self.title, "characters": characters, "scenes": scenes}
-        return _text_answer(json.dumps(story))
+        return json.dumps(story)
 
     def _image(self, fault: Fault | None) -> dict[str, Any]:
         if fault and fault.blocked:
@@ -360,10 +399,25 @@ class FakeGoogle:
         return {"name": name, "done": True, "response": {"videos": [video]}}
 
 
-def _text_answer(text: str) -> dict[str, Any]:
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
+def _refused(call: Call) -> dict[str, Any] | None:
+    """Google's answer to a thinking budget sent to Gemini 3.5 or later, which take a
+    thinking level instead; None when the call is fine."""
+    version = re.match(r"gemini-(\d+(?:\.\d+)?)", call.model)
+    if "thinkingBudget" not in call.thinking or not version or float(version[1]) < 3.5:
+        return None
+    message = f"thinking_budget is not supported by {call.model}; use thinking_level instead."
+    return {"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}}
+
+
+def _text_answer(text: str, finish: str = "STOP") -> dict[str, Any]:
     return {
         "candidates": [
-            {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP"}
+            {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": finish}
         ]
     }
 

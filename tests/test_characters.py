@@ -217,7 +217,7 @@ def sent_images(call) -> list[bytes]:
 
 @pytest.mark.slow
 def test_google_keyframes_take_the_portraits_of_their_scene_cast(projects, fake, vertex):
-    from test_google import GOOGLE, estimate_in, priced, scene_of
+    from test_google import GOOGLE, estimate_in, estimated, priced, scene_of
 
     fake.cast, fake.cast_in = dict(CAST), {1: ["Mara"], 2: ["Tomas"], 3: ["Tomas", "Mara"]}
     prompt = "prompt=A lighthouse keeper"
@@ -229,7 +229,7 @@ def test_google_keyframes_take_the_portraits_of_their_scene_cast(projects, fake,
     # a new storyboard's characters are not known before it is written: all else is priced,
     # and the portraits at most as many as a storyboard names
     unpriced = [call for call in fake.paid() if call not in portraits]
-    assert estimate_in(result.stdout) == pytest.approx(round(priced(unpriced), 2))
+    assert estimate_in(result.stdout) == pytest.approx(round(estimated(unpriced, project), 2))
     up_to = re.search(r"and up to \$(\d+\.\d\d) for portraits \(at most (\d):", result.stdout)
     assert up_to, result.stdout
     assert int(up_to[2]) == MAX_PLANNED_CHARACTERS >= len(portraits) == 2

@@ -12,7 +12,7 @@ from vidpipe.project import costs
 from vidpipe.project.costs import Approval, Charge
 
 CHARGES = [
-    Charge("gemini-3.5-flash", "call", 1, 0.01),
+    Charge("gemini-3.5-flash", "token", 11962, 0.01),
     Charge("gemini-3.1-flash-image", "image", 1, 0.04),
     Charge("gemini-3.1-flash-image", "image", 1, 0.04),
     Charge("veo-3.1-fast-generate-001", "second", 4, 0.48),
@@ -33,7 +33,7 @@ def test_the_summary_counts_calls_per_model_and_the_total():
     out = io.StringIO()
     costs.approve(CHARGES, Approval(yes=True), "p", out)
     text = out.getvalue()
-    assert re.search(r"gemini-3.5-flash +1 call +\$0\.01", text)
+    assert re.search(r"gemini-3.5-flash +1 call, <= 11962 tokens +\$0\.01", text)
     assert re.search(r"gemini-3.1-flash-image +2 images +\$0\.08", text)
     assert re.search(r"veo-3.1-fast-generate-001 +1 clip, 4 s of video +\$0\.48", text)
     assert "estimated total: $0.57" in text

@@ -16,7 +16,9 @@ import yaml
 from conftest import FAST, only_project, probe, run_doit, start_doit, wait_until
 from fake_google import Fault
 
+from vidpipe.project.costs import total
 from vidpipe.project.storyboard import load_storyboard
+from vidpipe.providers.google import GoogleProvider
 from vidpipe.providers.google_options import CATALOG_FILE, GoogleOptions
 
 pytestmark = pytest.mark.slow  # doit builds against the loopback fake
@@ -56,7 +58,7 @@ def priced(calls) -> float:
     usd = 0.0
     for call in calls:
         if call.kind == "storyboard":
-            usd += catalog["text"][call.model]["usd_per_call"]
+            usd += text_priced(call)
         elif call.kind == "image":
             usd += catalog["image"][call.model]["usd_per_image"]
         else:
@@ -66,6 +68,22 @@ def priced(calls) -> float:
             rate = rates[call.parameters["resolution"]] if isinstance(rates, dict) else rates
             usd += rate * call.parameters["durationSeconds"]
     return usd
+
+
+def estimated(calls, project) -> float:
+    """What the estimate before a build counts for `calls`: each at its price, a storyboard
+    at the most its call may cost (its tokens are known only from its answer)."""
+    at_most = total(GoogleProvider(project.settings).estimate("storyboard", 0.0))
+    return sum(at_most if call.kind == "storyboard" else priced([call]) for call in calls)
+
+
+def text_priced(call) -> float:
+    """What a storyboard call cost: the tokens of the fake's answer at the catalog's rates,
+    the thinking at the output rate."""
+    rates = yaml.safe_load(CATALOG_FILE.read_text())["text"][call.model]
+    given = call.usage["promptTokenCount"] * rates["usd_per_million_input_tokens"]
+    written = call.usage["candidatesTokenCount"] + call.usage["thoughtsTokenCount"]
+    return (given + written * rates["usd_per_million_output_tokens"]) / 1e6
 
 
 def scene_of(call) -> str:
@@ -96,8 +114,12 @@ def test_generate_with_google_makes_a_video_and_a_resume_pays_nothing(projects, 
 
     kinds = [call.kind for call in fake.paid()]
     assert sorted(kinds) == ["image"] * 3 + ["storyboard"] + ["video"] * 3
-    # the estimate shown before paying is what the calls cost at the catalog's prices
-    assert estimate_in(result.stdout) == pytest.approx(round(priced(fake.paid()), 2))
+    # the estimate shown before paying is what the calls cost at the catalog's prices, the
+    # storyboard at the most it may cost; what it did cost is what was spent
+    assert estimate_in(result.stdout) == pytest.approx(round(estimated(fake.paid(), project), 2))
+    assert priced(fake.paid()) < estimated(fake.paid(), project)
+    status = json.loads(run_doit("status", f"id={project.id}", "format=json", **vertex).stdout)
+    assert status["cost_spent_usd"] == pytest.approx(priced(fake.paid()), abs=1e-4)
     # the first keyframe is the reference image of the others
     sent = {scene_of(call): call.images_sent for call in fake.of_kind("image")}
     assert sent == {"s1": 0, "s2": 1, "s3": 1}
@@ -236,7 +258,7 @@ def test_paid_work_waits_for_a_go_ahead(projects, fake, vertex):
 
 
 def test_a_budget_stops_the_build_before_a_call_that_would_exceed_it(projects, fake, vertex):
-    # storyboard $0.01 + three keyframes $0.201 fit; a 4 s clip ($0.48) does not
+    # the storyboard (at most $0.03) + three keyframes $0.201 fit; a 4 s clip ($0.48) does not
     result = generate(vertex, "yes=1", "budget=0.50")
     assert result.returncode == 1
     assert "over budget=$0.50" in result.stdout
@@ -393,7 +415,7 @@ def test_google_settings_are_kept_in_project_yaml_and_sent(projects, fake, verte
     assert parameters["personGeneration"] == "dont_allow"
     image = fake.of_kind("image")[0].body["generationConfig"]["imageConfig"]
     assert image["personGeneration"] == "ALLOW_NONE"
-    assert estimate_in(result.stdout) == pytest.approx(round(priced(fake.paid()), 2))
+    assert estimate_in(result.stdout) == pytest.approx(round(estimated(fake.paid(), project), 2))
     assert probe(project.final_file).audio_seconds == pytest.approx(3.0, abs=0.05)
 
 

@@ -11,7 +11,7 @@ import sys
 import pytest
 from conftest import REPO, doit_env, only_project, probe, run_doit, wait_until
 from fake_google import Fault
-from test_google import generate, resume, scene_of
+from test_google import generate, resume, scene_of, text_priced
 
 pytestmark = pytest.mark.slow  # doit builds against the loopback fake
 
@@ -131,8 +131,9 @@ def test_a_model_not_served_in_the_location_says_so(projects, fake, vertex):
 
 
 def test_a_refused_call_gives_its_reservation_back_to_the_budget(projects, fake, vertex):
-    # storyboard $0.01 + three keyframes $0.201 + one clip $0.48 = $0.691: the refused clip of
-    # s1 (400: no job was made) costs nothing, so the clip of s2 still fits, and s3 does not
+    # the storyboard (reserved at most $0.03, settled at its tokens: a few tenths of a cent) +
+    # three keyframes $0.201 + one clip $0.48 fit in $0.70: the refused clip of s1 (400: no job
+    # was made) costs nothing, so the clip of s2 still fits, and s3 does not
     fake.faults.append(Fault("video", status=400, match="shot 1"))
     result = generate(vertex, "yes=1", "budget=0.70", "workers=1")
     assert result.returncode == 1
@@ -179,4 +180,5 @@ def test_a_refused_poll_keeps_the_clip_counted_as_paid(projects, fake, vertex):
     assert [scene_of(call) for call in fake.jobs()] == ["s1", "s2"]
     project = only_project(projects)
     status = json.loads(run_doit("status", f"id={project.id}", "format=json", **vertex).stdout)
-    assert status["cost_spent_usd"] == pytest.approx(0.01 + 3 * 0.067 + 2 * 0.48)
+    storyboard = text_priced(fake.of_kind("storyboard")[0])
+    assert status["cost_spent_usd"] == pytest.approx(storyboard + 3 * 0.067 + 2 * 0.48, abs=1e-4)

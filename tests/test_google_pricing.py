@@ -5,13 +5,24 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 
 import pytest
 from conftest import only_project, run_doit, start_doit, wait_until
 from doit.dependency import Dependency
 from doit.loader import generate_tasks
-from test_google import GOOGLE, edit_scene, estimate_in, generate, priced, resume
+from fake_google import Fault
+from test_google import (
+    GOOGLE,
+    edit_scene,
+    estimate_in,
+    estimated,
+    generate,
+    priced,
+    resume,
+    text_priced,
+)
 
 from vidpipe.build import graph
 from vidpipe.build.depdb import DurableSqliteDB
@@ -57,9 +68,10 @@ def test_the_catalog_prices_4k_and_silent_video_apart():
 def test_a_silent_build_is_priced_at_the_silent_rate(projects, fake, vertex):
     result = generate(vertex, "yes=1", "google.audio=0")
     assert result.returncode == 0, result.stdout + result.stderr
-    # storyboard $0.01 + 3 images at $0.067 + 3 silent 4 s clips at $0.10/s
-    assert estimate_in(result.stdout) == pytest.approx(1.41)
-    assert estimate_in(result.stdout) == pytest.approx(round(priced(fake.paid()), 2))
+    # the storyboard at most $0.03 + 3 images at $0.067 + 3 silent 4 s clips at $0.10/s
+    assert estimate_in(result.stdout) == pytest.approx(1.43)
+    project = only_project(projects)
+    assert estimate_in(result.stdout) == pytest.approx(round(estimated(fake.paid(), project), 2))
     assert [call.parameters["generateAudio"] for call in fake.of_kind("video")] == [False] * 3
 
 
@@ -92,18 +104,23 @@ def test_an_edit_of_what_no_google_call_uses_costs_nothing(projects, fake, verte
 
 @pytest.mark.slow
 def test_a_project_budget_caps_all_builds_together(projects, fake, vertex):
-    # storyboard $0.01 + 3 keyframes $0.201 + 2 clips $0.96 = $1.171 fit in $1.20; a third not
+    # the storyboard (at most $0.03, in the end a few tenths of a cent) + 3 keyframes $0.201 +
+    # 2 clips $0.96 fit in $1.20; a third not
     result = generate(vertex, "yes=1", "project_budget=1.20", "workers=1")
     assert result.returncode == 1
-    assert "taking the project to $1.65 spent, over its project_budget=$1.20" in result.stdout
+    spent = text_priced(fake.of_kind("storyboard")[0]) + 3 * 0.067 + 2 * 0.48
+    assert f"taking the project to ${spent + 0.48:.2f} spent, over its project_budget=$1.20" in (
+        result.stdout
+    )
     assert len(fake.jobs()) == 2
     project = only_project(projects)
     status = json.loads(run_doit("status", f"id={project.id}", "format=json").stdout)
-    assert status["cost_spent_usd"] == pytest.approx(1.171)
+    assert status["cost_spent_usd"] == pytest.approx(spent, abs=1e-4)
     runs = [
         json.loads(line) for line in (project.state_dir / "runs.jsonl").read_text().splitlines()
     ]
-    assert runs[-1]["estimated_usd"] == pytest.approx(1.651)
+    paid = [*fake.paid(), fake.of_kind("video")[0]]  # and the clip that did not fit
+    assert runs[-1]["estimated_usd"] == pytest.approx(estimated(paid, project), abs=1e-4)
     # a later build counts what the first one spent
     result = resume(project, vertex, "yes=1")
     assert result.returncode == 1 and "over its project_budget=$1.20" in result.stdout
@@ -125,10 +142,10 @@ def test_what_a_killed_build_paid_for_counts_as_spent(projects, fake, vertex):
     fake.release.set()
     project = only_project(projects)
     status = json.loads(run_doit("status", f"id={project.id}", "format=json").stdout)
-    assert status["cost_spent_usd"] == pytest.approx(priced(fake.paid()))
+    assert status["cost_spent_usd"] == pytest.approx(priced(fake.paid()), abs=1e-4)
     assert resume(project, vertex, "yes=1").returncode == 0
     status = json.loads(run_doit("status", f"id={project.id}", "format=json").stdout)
-    assert status["cost_spent_usd"] == pytest.approx(priced(fake.paid()))
+    assert status["cost_spent_usd"] == pytest.approx(priced(fake.paid()), abs=1e-4)
 
 
 @pytest.mark.slow
@@ -168,3 +185,89 @@ def test_a_project_built_before_the_fields_were_declared_is_not_made_again(
     # and a caption edit costs nothing from now on
     edit_scene(project, "s1", caption="Later")
     assert resume(project, vertex).returncode == 0 and fake.calls[before:] == []
+
+
+def storyboard_record(project) -> dict:
+    return json.loads(project.provenance_file(project.storyboard_file).read_text())
+
+
+def spend_log(project) -> list[dict]:
+    return [
+        json.loads(line) for line in (project.state_dir / "spent.jsonl").read_text().splitlines()
+    ]
+
+
+@pytest.mark.slow
+def test_the_storyboard_is_priced_by_its_tokens_thinking_included(projects, fake, vertex):
+    words = ["google.text_max_tokens=4000", "google.text_thinking_level=medium", "until=storyboard"]
+    result = generate(vertex, "yes=1", *words)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (call,) = fake.of_kind("storyboard")
+    # the call carries the bound the estimate counts, 4000 tokens out, thinking included, and
+    # a thinking level, never a budget (Gemini 3.5 refuses one)
+    assert call.body["generationConfig"]["maxOutputTokens"] == 4000
+    assert call.thinking == {"thinkingLevel": "MEDIUM"}
+    found = re.search(r"gemini-3.5-flash +1 call, <= (\d+) tokens +\$(\d+\.\d\d)", result.stdout)
+    assert found, result.stdout
+    usage = call.usage
+    assert int(found[1]) - 4000 >= usage["promptTokenCount"]  # the input, bounded
+    project = only_project(projects)
+    at_most = estimated([call], project)
+    assert float(found[2]) == pytest.approx(round(at_most, 2))
+    # what it did cost: the answer's tokens at the catalog's rates, the thinking as output
+    paid = text_priced(call)
+    assert 0 < paid < at_most
+    record = storyboard_record(project)
+    assert record["cost_usd"] == pytest.approx(paid)
+    assert record["extra"]["tokens"] == {
+        "input": usage["promptTokenCount"],
+        "output": usage["candidatesTokenCount"],
+        "thinking": usage["thoughtsTokenCount"],
+    }
+    # reserved in full as the call was sent, then settled: what was spent is what it cost
+    reserved, settled = spend_log(project)
+    assert reserved["usd"] == pytest.approx(at_most, abs=1e-6)
+    assert settled["usd"] == pytest.approx(paid - at_most, abs=1e-6)
+    assert "thinking tokens" in settled["for"]
+    status = json.loads(run_doit("status", f"id={project.id}", "format=json").stdout)
+    assert status["cost_spent_usd"] == pytest.approx(paid, abs=1e-4)
+
+
+@pytest.mark.slow
+def test_a_storyboard_cut_off_at_its_token_limit_says_what_to_raise(projects, fake, vertex):
+    fake.faults.append(Fault("storyboard", cut_off=True))
+    result = generate(vertex, "yes=1")
+    assert result.returncode == 1
+    assert "gemini-3.5-flash was cut off at google.text_max_tokens=8192 tokens" in result.stdout
+    assert "(its thinking included)" in result.stdout
+    assert "raise google.text_max_tokens, or lower google.text_thinking_level (now low)" in (
+        result.stdout
+    )
+    assert result.stderr == ""  # no traceback of a JSON parser
+    project = only_project(projects)
+    assert not project.storyboard_file.exists()
+    # the cut-off answer is paid for, at its tokens
+    (call,) = fake.of_kind("storyboard")
+    assert call.thinking == {"thinkingLevel": "LOW"}  # the default
+    assert call.usage["candidatesTokenCount"] + call.usage["thoughtsTokenCount"] == 8192
+    status = json.loads(run_doit("status", f"id={project.id}", "format=json").stdout)
+    assert status["cost_spent_usd"] == pytest.approx(text_priced(call), abs=1e-4)
+    # nothing counts as built: a resume asks again
+    result = resume(project, vertex, "yes=1", "until=storyboard")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(fake.of_kind("storyboard")) == 2 and project.storyboard_file.exists()
+
+
+@pytest.mark.slow
+def test_an_answer_without_token_counts_is_charged_the_most_it_may_cost(projects, fake, vertex):
+    fake.faults.append(Fault("storyboard", no_usage=True))
+    result = generate(vertex, "yes=1", "until=storyboard")
+    assert result.returncode == 0, result.stdout + result.stderr
+    project = only_project(projects)
+    at_most = estimated(fake.paid(), project)
+    record = storyboard_record(project)
+    assert record["cost_usd"] == pytest.approx(at_most)
+    assert record["extra"]["tokens"] is None
+    assert "the answer had no token counts (usage_metadata)" in record["extra"]["billed"]
+    status = json.loads(run_doit("status", f"id={project.id}", "format=json").stdout)
+    assert status["cost_spent_usd"] == pytest.approx(at_most, abs=1e-4)

@@ -86,6 +86,16 @@ class NothingPaid(StepFailed):
     reserved for it is released."""
 
 
+class PaidFailed(StepFailed):
+    """A paid call was answered, and its answer could not be used; what it cost (`usd`, known
+    from the answer, e.g. by its token counts; `billed`: for what) counts as spent, not what
+    was reserved."""
+
+    def __init__(self, message: str, usd: float, billed: str) -> None:
+        super().__init__(message)
+        self.usd, self.billed = usd, billed
+
+
 class OverBudget(StepFailed):
     """The next paid call would take the build over its `budget=`; it was not made."""
 

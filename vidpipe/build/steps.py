@@ -39,7 +39,7 @@ from vidpipe.project.settings import describe_validation_error
 from vidpipe.project.stages import PORTRAIT_STAGE
 from vidpipe.project.storyboard import Scene, Storyboard, load_storyboard, storyboard_json
 from vidpipe.providers import provider_for
-from vidpipe.providers.base import ClipJob, KeyframeJob, PortraitJob, Provider
+from vidpipe.providers.base import BILLED, ClipJob, KeyframeJob, PortraitJob, Provider
 
 
 def _step(func):
@@ -121,6 +121,8 @@ def make_storyboard(root: str, inputs: str) -> None:
                 f"the {provider.name} provider wrote an invalid storyboard: "
                 f"{describe_validation_error(err)}"
             ) from None
+        if BILLED in record.extra:  # priced by its answer (tokens): settled at what it cost
+            spend.settle(record.cost_usd, record.extra[BILLED])
     text = storyboard_json(storyboard)
     # the record first: a kill before the rename leaves the text it replaces, known as ours
     more = {"sha256": sha256_text(text), "replaces": replaces, "inputs": inputs}

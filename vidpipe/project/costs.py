@@ -5,7 +5,8 @@ build starts, the planner's charges are printed and confirmed (`yes=1`, or a que
 terminal). During the build every paid step reserves its charge in the run's ledger first, so a
 call that would take the run over `budget=` (or the project over its `project_budget`) is never
 made; a call that fails before anything is paid for (`NothingPaid`: refused, or never sent) gives
-its reservation back.
+its reservation back. A call whose price is known only from its answer (text, by its tokens)
+reserves the most it may cost, and is settled at what it cost (`Spend.settle`).
 
 What is paid for is written to the project's spend log (`.vidpipe/spent.jsonl`) as the paid
 request is sent, so what a project spent counts killed builds too.
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import TextIO
 
 from vidpipe import fsutil
-from vidpipe.errors import BadInput, NotConfirmed, NothingPaid, OverBudget
+from vidpipe.errors import BadInput, NotConfirmed, NothingPaid, OverBudget, PaidFailed
 from vidpipe.project.folder import Project
 
 SPEND_LOG = "spent.jsonl"  # in the project's state folder
@@ -40,7 +41,9 @@ class Charge:
     """The estimated price of one paid call."""
 
     model: str
-    unit: str  # what is paid for: "call", "image", "second" (of video) or "speech second"
+    # what is paid for: "token" (text: the most a call may use), "image", "second" (of video),
+    # "speech second", or "call"
+    unit: str
     units: float
     usd: float
 
@@ -93,6 +96,8 @@ def summary(charges: list[Charge]) -> list[str]:
             calls = f"{count} clip{plural}, {sum(c.units for c in group):g} s of video"
         elif group[0].unit == "speech second":
             calls = f"{count} line{plural}, {sum(c.units for c in group):g} s of speech"
+        elif group[0].unit == "token":
+            calls = f"{count} call{plural}, <= {round(sum(c.units for c in group))} tokens"
         elif group[0].unit == "image":
             calls = f"{count} image{plural}"
         else:
@@ -211,10 +216,12 @@ def run_ledger(root: Path, budget: float | None, cap: float | None = None) -> It
 
 
 class Spend:
-    """What a reserved call costs, logged as spent once it is paid for (`paying`)."""
+    """What a reserved call costs, logged as spent once it is paid for (`paying`), and
+    settled at what it did cost once that is known (`settle`)."""
 
-    def __init__(self, root: Path, cost: float, label: str) -> None:
+    def __init__(self, root: Path, cost: float, label: str, ledger: Ledger | None = None) -> None:
         self.root, self.cost, self.label = root, cost, label
+        self.ledger = ledger
         self.logged = False
 
     def paying(self) -> None:
@@ -222,6 +229,18 @@ class Spend:
         if self.cost and not self.logged:
             _log_spend(self.root, self.cost, self.label)
             self.logged = True
+
+    def settle(self, usd: float, how: str) -> None:
+        """The call cost `usd` (`how`: what it was billed for): the spend log and the run's
+        ledger count that instead of what was reserved."""
+        if not self.logged or abs(usd - self.cost) < 1e-9:
+            return
+        change = usd - self.cost
+        said = f"{self.label}: ${usd:.4f} paid ({how}) of ${self.cost:.4f} reserved"
+        _log_spend(self.root, change, said)
+        if self.ledger is not None:
+            self.ledger.release(-change)
+        self.cost = usd
 
     def unpaid(self) -> None:
         if self.logged:
@@ -236,9 +255,13 @@ def reserving(root: Path, charges: list[Charge], label: str) -> Iterator[Spend]:
     NothingPaid failure releases them. A step run outside a build (no ledger) has no cap."""
     ledger = _ledgers.get(root.resolve())
     cost = ledger.reserve(charges, label) if ledger is not None else total(charges)
-    spend = Spend(root, cost, label)
+    spend = Spend(root, cost, label, ledger)
     try:
         yield spend
+    except PaidFailed as err:  # answered (so paid), but of no use: what the answer cost
+        spend.paying()
+        spend.settle(err.usd, err.billed)
+        raise
     except NothingPaid:
         if ledger is not None:
             ledger.release(cost)

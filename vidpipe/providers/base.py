@@ -18,6 +18,10 @@ from vidpipe.project.provenance import Provenance
 from vidpipe.project.settings import ProjectSettings
 from vidpipe.project.storyboard import Character, Scene, Storyboard
 
+# The key of a storyboard's Provenance.extra that says what its call was billed for (e.g. its
+# tokens) when the answer priced it: its cost_usd then counts as spent, not the estimate.
+BILLED = "billed"
+
 
 @dataclass(frozen=True)
 class PortraitJob:
@@ -119,6 +123,10 @@ class Provider:
         return False
 
     def write_storyboard(self) -> tuple[Storyboard, Provenance]:
+        """The storyboard, and how it was made. A call priced by its answer (text, by the
+        token) is estimated at the most it may cost; the record's `cost_usd` with
+        `extra[BILLED]` is what it did cost, and a failure after the answer came raises
+        PaidFailed with that."""
         raise NotImplementedError
 
     def draw_portrait(self, job: PortraitJob) -> Provenance:

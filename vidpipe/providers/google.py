@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import BaseModel, Field, ValidationError, create_model
 
 from vidpipe import fsutil, templates
-from vidpipe.errors import BadInput, NothingPaid, StepFailed
+from vidpipe.errors import BadInput, NothingPaid, PaidFailed, StepFailed
 from vidpipe.project.costs import Charge, total
 from vidpipe.project.settings import STAGES, describe_validation_error
 from vidpipe.project.stages import CAST_STAGE
@@ -37,7 +37,7 @@ from vidpipe.project.storyboard import (
     within_limits,
 )
 from vidpipe.providers import google_env
-from vidpipe.providers.base import ClipJob, KeyframeJob, PortraitJob, Provenance, Provider
+from vidpipe.providers.base import BILLED, ClipJob, KeyframeJob, PortraitJob, Provenance, Provider
 from vidpipe.providers.google_options import MAX_ASSET_IMAGES, VIDEO_HEIGHTS, GoogleOptions
 from vidpipe.providers.slots import slot
 
@@ -51,6 +51,8 @@ KEYFRAME_TEMPLATE = "google/keyframe.j2"
 PORTRAIT_TEMPLATE = "google/portrait.j2"
 CAST_TEMPLATE = "google/keyframe_cast.j2"  # added to a keyframe's prompt when it has a cast
 CLIP_TEMPLATE = "google/clip.j2"
+# the tokens of a turn around its text (role and structure), beyond the text's own
+FRAMING_TOKENS = 64
 # person_generation as the image models spell it (Veo takes the setting's own words)
 IMAGE_PERSON_GENERATION = {
     "allow_all": "ALLOW_ALL",
@@ -251,8 +253,10 @@ class GoogleProvider(Provider):
 
     def estimate(self, stage: str, seconds: float) -> list[Charge]:
         o = self.options
-        if stage == "storyboard":
-            return [Charge(o.text_model, "call", 1, o.price_of_text().usd_per_call)]
+        if stage == "storyboard":  # the most the call may cost: it pays by the token
+            given, written = self._text_bound()
+            usd = o.price_of_text().usd(given, written)
+            return [Charge(o.text_model, "token", given + written, usd)]
         if stage in ("keyframe", "portrait"):
             return [Charge(o.image_model, "image", 1, o.price_of_image().usd_per_image)]
         rate = o.video().rate(o.video_model, o.video_resolution, o.audio)
@@ -283,6 +287,37 @@ class GoogleProvider(Provider):
     def write_storyboard(self) -> tuple[Storyboard, Provenance]:
         sdk = _sdk()
         s, o = self.settings, self.options
+        prompt, draft = self._storyboard_request()
+        config = sdk.types.GenerateContentConfig(
+            response_mime_type="application/json",
+            response_schema=draft,
+            # the most output the call may be billed for, its thinking included, which the
+            # estimate counts; a level, not a thinking budget (Gemini 3.5+ refuse one)
+            max_output_tokens=o.text_max_tokens,
+            thinking_config=sdk.types.ThinkingConfig(
+                thinking_level=sdk.types.ThinkingLevel(o.text_thinking_level.upper())
+            ),
+        )
+        with self._calling("text_model", o.text_model):
+            response = self.client().models.generate_content(
+                model=o.text_model, contents=prompt, config=config
+            )
+        usd, billed, tokens = self._text_paid(response)
+        try:
+            storyboard = self._storyboard_from(response, draft)
+        except StepFailed as err:  # the answer is paid for all the same
+            raise PaidFailed(str(err), usd, billed) from None
+        return storyboard, Provenance(
+            self.name,
+            o.text_model,
+            prompt=prompt,
+            cost_usd=usd,
+            extra={"scenes": s.scenes, BILLED: billed, "tokens": tokens},
+        )
+
+    def _storyboard_request(self) -> tuple[str, type[BaseModel]]:
+        """The storyboard call's prompt, and the schema of its answer."""
+        s = self.settings
         prompt = templates.render_string(
             templates.source_text(STORYBOARD_TEMPLATE),
             prompt=s.prompt,
@@ -291,28 +326,49 @@ class GoogleProvider(Provider):
             seconds=f"{s.clip_duration:g}",
             aspect_ratio=s.aspect_ratio,
         )
-        draft = storyboard_draft(s.scenes)
-        config = sdk.types.GenerateContentConfig(
-            response_mime_type="application/json", response_schema=draft
-        )
-        with self._calling("text_model", o.text_model):
-            response = self.client().models.generate_content(
-                model=o.text_model, contents=prompt, config=config
+        return prompt, storyboard_draft(s.scenes)
+
+    def _text_bound(self) -> tuple[int, int]:
+        """The most tokens the storyboard call may be billed for: (input, output). A token
+        holds at least one byte of UTF-8 text (Gemini's tokenizer falls back to bytes), so
+        the prompt and the schema are at most their bytes; the output, thinking included (as
+        Google counts it), is at most the call's max_output_tokens."""
+        prompt, draft = self._storyboard_request()
+        sent = prompt + json.dumps(draft.model_json_schema())
+        return len(sent.encode()) + FRAMING_TOKENS, self.options.text_max_tokens
+
+    def _text_paid(
+        self, response: types.GenerateContentResponse
+    ) -> tuple[float, str, dict[str, int] | None]:
+        """What the storyboard call cost, by the answer's token counts: (dollars, what was
+        billed, the counts). An answer without them is charged the most it may cost."""
+        price = self.options.price_of_text()
+        counts = _sdk().token_counts(response)
+        if counts is None:
+            given, written = self._text_bound()
+            billed = (
+                f"the most it may cost, {given} input and {written} output tokens: the answer "
+                "had no token counts (usage_metadata)"
             )
-        storyboard = self._storyboard_from(response, draft)
-        return storyboard, Provenance(
-            self.name,
-            o.text_model,
-            prompt=prompt,
-            cost_usd=total(self.estimate("storyboard", s.clip_duration)),
-            extra={"scenes": s.scenes},
-        )
+            return price.usd(given, written), billed, None
+        given, answered, thought = counts
+        billed = f"{given} input, {answered} output and {thought} thinking tokens"
+        tokens = {"input": given, "output": answered, "thinking": thought}
+        return price.usd(given, answered + thought), billed, tokens
 
     def _storyboard_from(
         self, response: types.GenerateContentResponse, draft: type[BaseModel]
     ) -> Storyboard:
         sdk = _sdk()
-        model = self.options.text_model
+        o = self.options
+        model = o.text_model
+        if sdk.cut_off(response):
+            raise StepFailed(
+                f"{model} was cut off at google.text_max_tokens={o.text_max_tokens} tokens "
+                "(its thinking included) before the storyboard was complete, so none was "
+                "written; raise google.text_max_tokens, or lower google.text_thinking_level "
+                f"(now {o.text_thinking_level}), or ask for fewer scenes, then resume"
+            )
         text = response.text
         if not text:
             raise StepFailed(

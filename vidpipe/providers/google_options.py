@@ -57,9 +57,18 @@ class VideoModel(BaseModel):
 
 
 class TextModel(BaseModel):
+    """A Gemini text model, billed by the token: the prompt at the input rate, the answer and
+    the model's thinking at the output rate."""
+
     model_config = ConfigDict(extra="forbid")
 
-    usd_per_call: Annotated[float, Field(ge=0)]
+    usd_per_million_input_tokens: Usd
+    usd_per_million_output_tokens: Usd  # thinking tokens included, as Google bills them
+
+    def usd(self, input_tokens: int, output_tokens: int) -> float:
+        """Dollars for a call of `input_tokens` in and `output_tokens` out (thinking too)."""
+        given = input_tokens * self.usd_per_million_input_tokens
+        return (given + output_tokens * self.usd_per_million_output_tokens) / 1e6
 
 
 class ImageModel(BaseModel):
@@ -130,6 +139,11 @@ class GoogleOptions(BaseModel):
     speech_model: Annotated[str, Field(min_length=1)] = Field(
         default_factory=_default("speech_model")
     )
+    # the storyboard call's limits, sent with it: the most tokens it may write, its thinking
+    # included (Gemini counts thoughts toward max_output_tokens), which the estimate and
+    # budget= count in full; and how hard it thinks (Gemini 3.5+ refuse a thinking budget)
+    text_max_tokens: Annotated[int, Field(ge=256, le=65536)] = 8192
+    text_thinking_level: Literal["minimal", "low", "medium", "high", "xhigh"] = "low"
     # what Veo renders; the clip is then scaled to the project's resolution
     video_resolution: Literal["720p", "1080p", "4k"] = "720p"
     negative_prompt: Annotated[str, Field(max_length=1000)] = ""

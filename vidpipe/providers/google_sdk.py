@@ -178,6 +178,22 @@ def why_empty(response: types.GenerateContentResponse) -> str:
     return f"finish reason {reason}"
 
 
+def token_counts(response: types.GenerateContentResponse) -> tuple[int, int, int] | None:
+    """What an answer was billed for: (prompt, answer, thinking) tokens; None when it carries
+    no usage metadata."""
+    usage = response.usage_metadata
+    if usage is None or usage.prompt_token_count is None:
+        return None
+    answered, thought = usage.candidates_token_count, usage.thoughts_token_count
+    return usage.prompt_token_count, answered or 0, thought or 0
+
+
+def cut_off(response: types.GenerateContentResponse) -> bool:
+    """Whether the model stopped at its max_output_tokens, its answer unfinished."""
+    reasons = [candidate.finish_reason for candidate in response.candidates or []]
+    return types.FinishReason.MAX_TOKENS in reasons
+
+
 def image_bytes(response: types.GenerateContentResponse) -> bytes | None:
     """The first image of an answer."""
     for candidate in response.candidates or []:
