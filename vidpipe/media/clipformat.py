@@ -17,8 +17,8 @@ differ (a clip of the offline provider is canonical as rendered and is left alon
 from __future__ import annotations
 
 import functools
+import io
 import os
-import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -221,23 +221,25 @@ def _audio_facts(stream, start: int, end: int) -> AudioFacts:
 @functools.cache
 def canonical_headers(width: int, height: int, fps: int) -> tuple[bytes, bytes]:
     """The stream headers (video, audio) of the canonical encoding, read from a one-frame
-    sample encoded with it."""
-    with tempfile.TemporaryDirectory(prefix="vidpipe-") as folder:
-        sample = Path(folder) / "sample.mp4"
-        ffmpeg.run_ffmpeg(
-            [
-                *("-f", "lavfi", "-i", f"color=black:s={width}x{height}:r={fps}"),
-                *("-f", "lavfi", "-i", f"anullsrc=channel_layout=stereo:r={ffmpeg.AUDIO_RATE}"),
-                *("-vf", "setsar=1", "-frames:v", "1", "-t", f"{1 / fps:.6f}"),
-                *ffmpeg.video_codec_args(fps),
-                *ffmpeg.AUDIO_CODEC_ARGS,
-                *("-f", "mp4", str(sample)),
-            ],
-            doing="finding the project's encoder settings",
-        )
-        facts = probe(sample)
-    assert facts.video is not None and facts.audio is not None
-    return facts.video.headers, facts.audio.headers
+    sample encoded with it, in memory (a fragmented MP4 on a pipe: its headers are those of
+    a file's, and a kill leaves no sample behind, in TMPDIR or elsewhere)."""
+    import av
+
+    sample = ffmpeg.ffmpeg_output(
+        [
+            *("-f", "lavfi", "-i", f"color=black:s={width}x{height}:r={fps}"),
+            *("-f", "lavfi", "-i", f"anullsrc=channel_layout=stereo:r={ffmpeg.AUDIO_RATE}"),
+            *("-vf", "setsar=1", "-frames:v", "1", "-t", f"{1 / fps:.6f}"),
+            *ffmpeg.video_codec_args(fps),
+            *ffmpeg.AUDIO_CODEC_ARGS,
+            *("-movflags", "frag_keyframe+empty_moov", "-f", "mp4", "pipe:1"),
+        ],
+        doing="finding the project's encoder settings",
+    )
+    with av.open(io.BytesIO(sample), format="mp4") as container:
+        video = container.streams.video[0].codec_context
+        audio = container.streams.audio[0].codec_context
+        return bytes(video.extradata or b""), bytes(audio.extradata or b"")
 
 
 def video_problems(facts: ClipFacts, spec: ClipSpec, headers: bytes) -> list[str]:
