@@ -301,3 +301,42 @@ def test_a_clip_placed_by_hand_is_converted_once_not_at_every_stitch(projects, t
     make_clip(clip, seconds=1.5)  # another clip of the user's: converted again
     assert run_doit("stitch", f"id={project.id}", "crossfade=0.5").returncode == 0
     assert copy.stat().st_mtime_ns != made
+
+
+@pytest.mark.slow
+def test_a_trimmed_note_goes_when_the_clip_is_replaced_or_removed(projects, tmp_path) -> None:
+    import shutil
+
+    from conftest import FAST, only_project, run_doit
+
+    from vidpipe.read.summary import summarize
+
+    def said(project) -> dict:
+        return summarize(project)["scenes"][1]["clip"]
+
+    assert run_doit("generate", "prompt=A bay", *FAST).returncode == 0
+    project = only_project(projects)
+    clip = project.clip_file("s2")
+    shutil.copyfile(make_clip(tmp_path / "long.mp4", seconds=3), clip)  # its scene: 1 s
+    assert run_doit("resume", f"id={project.id}").returncode == 0
+    assert "trimmed to 1 s" in said(project)["note"]
+
+    # replaced by one of the right length: not trimmed, before the next cut and after it
+    shutil.copyfile(make_clip(tmp_path / "right.mp4", seconds=1), clip)
+    assert said(project)["note"] == "placed by hand"
+    assert "trimmed to" not in run_doit("status", f"id={project.id}").stdout
+    resumed = run_doit("resume", f"id={project.id}")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "trimmed to" not in resumed.stdout
+    assert said(project) == {**said(project), "state": "done", "note": "placed by hand"}
+
+    # the long one again, then removed: the pipeline makes the clip, and nothing is trimmed
+    shutil.copyfile(tmp_path / "long.mp4", clip)
+    assert run_doit("resume", f"id={project.id}").returncode == 0
+    assert "trimmed to 1 s" in said(project)["note"]
+    clip.unlink()
+    assert said(project) == {"state": "missing"}
+    resumed = run_doit("resume", f"id={project.id}")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "trimmed to" not in resumed.stdout + run_doit("status", f"id={project.id}").stdout
+    assert "note" not in said(project)

@@ -86,12 +86,23 @@ def scene_states(
 
 
 def _cut_notes(project: Project) -> dict[str, Any]:
-    """scene id -> what the last cut did to its clip placed by hand (trimmed it)."""
+    """scene id -> what the last cut did to its clip placed by hand (trimmed it), for the
+    clips that are still the files it cut (one replaced or removed since has no note)."""
     for made in (project.picture_file, project.final_file):  # the cut with sound, or without
         record = read_provenance(project, made) or {}
-        if made.exists() and isinstance(record.get("clip_notes"), dict):
-            return record["clip_notes"]
+        notes, files = record.get("clip_notes"), record.get("files")
+        if made.exists() and isinstance(notes, dict) and isinstance(files, dict):
+            return {scene: note for scene, note in notes.items() if _is_cut(project, scene, files)}
     return {}
+
+
+def _is_cut(project: Project, scene_id: object, files: dict[str, Any]) -> bool:
+    """Whether the scene's clip is the file a cut was made from (`files`: its record's)."""
+    if not isinstance(scene_id, str):
+        return False
+    clip = project.clip_file(scene_id)
+    name = str(clip.relative_to(project.root))
+    return clip.exists() and files.get(name) == clip.stat().st_mtime_ns
 
 
 def _clip_note(project: Project, clip: Any, scene_id: str, cut: dict[str, Any]) -> str | None:
