@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -226,6 +227,46 @@ def test_a_rotation_tag_is_honoured_on_a_clip_otherwise_in_the_projects_format(
     picture = first_frame(out)
     middle = SIZE[0] // 2
     assert is_red(picture[-2, middle]) and not is_red(picture[2, middle])  # the band at the foot
+
+
+@pytest.fixture
+def ffmpeg_failing_conversions(tmp_path, monkeypatch) -> Iterator[None]:
+    """The real ffmpeg, except that converting a clip to the project's format fails, as it
+    does on a clip whose checks pass but whose data it cannot convert."""
+    wrapper = tmp_path / "ffmpeg"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'for word in "$@"; do case "$word" in */.vidpipe/conformed/*)\n'
+        '  echo "Error while filtering: Invalid data found when processing input" >&2; exit 1;;\n'
+        f'esac; done\nexec {ffmpeg.ffmpeg_exe()} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    monkeypatch.setenv(ffmpeg.FFMPEG_ENV, str(wrapper))
+    ffmpeg.ffmpeg_exe.cache_clear()
+    ffmpeg.encoder_identity.cache_clear()
+    yield
+    monkeypatch.undo()
+    ffmpeg.ffmpeg_exe.cache_clear()
+    ffmpeg.encoder_identity.cache_clear()
+
+
+def test_a_clip_that_fails_its_conversion_is_named_as_the_users_file(
+    projects, ffmpeg_failing_conversions
+) -> None:
+    from vidpipe.build import placed
+    from vidpipe.project.folder import create_project
+    from vidpipe.project.settings import ProjectSettings
+
+    project = create_project(ProjectSettings(prompt="A bay"), projects)
+    project.clip_file("s2").parent.mkdir(exist_ok=True)
+    clip = make_clip(project.clip_file("s2"), seconds=1)  # not in the project's format
+    with pytest.raises(StepFailed) as failed:
+        placed.conformed(project, clip, clipformat.ClipSpec(*SIZE, FPS, 24))
+    said = str(failed.value)
+    assert said.startswith(f"{clip} cannot be converted to the project's format"), said
+    assert "Invalid data found" in said and said.endswith(clipformat.CLIP_FIX)
+    assert ".partial-" not in said and ".conformed" not in said
+    assert not list((project.state_dir / "conformed").iterdir())  # nothing half-made kept
 
 
 # --- a clip placed by hand is kept ----------------------------------------------------------

@@ -189,7 +189,7 @@ def make_clip(root: str, scene_id: str, inputs: str) -> None:
             record = provider.render_clip(replace(job, paying=spend.paying))
         # any provider's clip is brought to the project's encoding once, here, not per stitch
         spec = clip_spec(project, job.scene)
-        record.extra["conformed"] = clipformat.conform(partial, spec)
+        record.extra["conformed"] = clipformat.conform(partial, spec, named=target)
         used = [job.keyframe, *job.references.values(), *job.portraits.values()]
         files = file_inputs(project, used)
         more = {

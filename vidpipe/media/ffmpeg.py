@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from vidpipe.errors import DiskFull, MediaToolMissing, StepFailed
+from vidpipe.errors import DiskFull, FfmpegFailed, MediaToolMissing
 
 if TYPE_CHECKING:
     from fractions import Fraction
@@ -153,7 +153,7 @@ def _check(returncode: int, stderr: str, doing: str, output: Path) -> None:
         log = " | ".join(lines[:2]) or f"exit code {returncode}"
         if "No space left on device" in stderr:
             raise DiskFull(f"ffmpeg {doing}", output.parent)
-        raise StepFailed(f"ffmpeg failed while {doing}: {log}")
+        raise FfmpegFailed(f"ffmpeg failed while {doing}: {log}", log)
 
 
 def open_mp4(path: Path) -> InputContainer:
