@@ -40,6 +40,10 @@ def sha256_text(text: str) -> str:
 def write_provenance(
     project: Project, artifact: Path, record: Provenance, started: float, **more: Any
 ) -> None:
+    """Record how `artifact` was made (`more`: its inputs, its finished file's `stamp`, ...).
+    A record written before its file is renamed into place also names the stamp of the file of
+    the pipeline's that it replaces, so that a kill between the two leaves that file known as
+    the pipeline's own (an outdated artifact), never as one placed by hand."""
     data = {
         **asdict(record),
         "artifact": str(artifact.relative_to(project.root)),
@@ -47,6 +51,9 @@ def write_provenance(
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         **more,
     }
+    replaced = _made_here(project, artifact)
+    if "stamp" in more and replaced is not None and replaced != more["stamp"]:
+        data["replaces_stamp"] = replaced
     fsutil.write_text(project.provenance_file(artifact), json.dumps(data, indent=2) + "\n")
 
 
@@ -69,11 +76,29 @@ def file_stamp(path: Path) -> dict[str, int]:
 
 def placed_by_hand(project: Project, artifact: Path) -> bool:
     """True when `artifact` is a file the user put there (uploaded, or copied into the folder),
-    not the one the pipeline made and recorded."""
+    not one the pipeline made and recorded (the file its record describes, or the one that
+    record's file was to replace when a kill stopped the rename)."""
+    return artifact.exists() and _made_here(project, artifact) is None
+
+
+def being_replaced(project: Project, artifact: Path) -> bool:
+    """True when the file at `artifact` is the pipeline's, which a build killed before its
+    rename was making again (its record already describes the new file): outdated."""
     if not artifact.exists():
         return False
-    record = read_provenance(project, artifact)
-    return record is None or record.get("stamp") != file_stamp(artifact)
+    record = read_provenance(project, artifact) or {}
+    stamp = file_stamp(artifact)
+    return stamp != record.get("stamp") and stamp == record.get("replaces_stamp")
+
+
+def _made_here(project: Project, artifact: Path) -> dict[str, int] | None:
+    """The stamp of the file at `artifact` when its record says the pipeline made it (the
+    file it describes, or the one that file was to replace); None otherwise."""
+    if not artifact.exists():
+        return None
+    record = read_provenance(project, artifact) or {}
+    stamp = file_stamp(artifact)
+    return stamp if stamp in (record.get("stamp"), record.get("replaces_stamp")) else None
 
 
 def aside_name(path: Path) -> Path:

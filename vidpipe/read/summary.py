@@ -13,7 +13,12 @@ from vidpipe.errors import VidpipeError
 from vidpipe.inputs import Artifact, artifacts, storyboard_inputs, storyboard_is_current
 from vidpipe.project import costs
 from vidpipe.project.folder import Project, is_building
-from vidpipe.project.provenance import placed_by_hand, read_provenance, why_outdated
+from vidpipe.project.provenance import (
+    being_replaced,
+    placed_by_hand,
+    read_provenance,
+    why_outdated,
+)
 from vidpipe.project.stages import scene_task
 from vidpipe.project.status import ACTIVE_STATES, read_status, status_file
 from vidpipe.project.storyboard import Storyboard, load_storyboard
@@ -59,6 +64,8 @@ def _artifact_state(project: Project, artifact: Artifact, failed: str | None) ->
         return {"state": "failed", "reason": failed}
     if not artifact.target.exists():
         return {"state": "missing"}
+    if being_replaced(project, artifact.target):
+        return {"state": "outdated", "reason": "a build was stopped while it made it again"}
     record = read_provenance(project, artifact.target) or {}
     reason = why_outdated(project, record, artifact.config, artifact.files)
     if reason is not None:
