@@ -254,9 +254,7 @@ def test_a_failed_stitch_keeps_the_crossfade_and_a_killed_ones_work_folder_goes(
         made.append(Path(folder.name))
         return folder
 
-    # (the encoder's headers are read once per process from a one-frame sample in TMPDIR,
-    # which a kill in that moment would leave behind: a few KB, outside this check)
-    clipformat.canonical_headers(*project.settings.frame_size(), 24)
+    clipformat.canonical_headers.cache_clear()  # read again (in memory), under the check
     monkeypatch.setattr(tempfile, "TemporaryDirectory", recording)
     clips = [stitch.ClipRef(project.clip_file(f"s{n}"), 24, False) for n in (1, 2, 3)]
     out = project.root / "final.partial-abcdef.mp4"
@@ -266,6 +264,30 @@ def test_a_failed_stitch_keeps_the_crossfade_and_a_killed_ones_work_folder_goes(
     assert made and all(
         folder.parent == project.root and ".partial-" in folder.name for folder in made
     ), made
+
+
+KILLED_WHILE = {  # vidpipe's calls of ffmpeg that keep something beside it while it runs
+    "the encoder settings are read": "from vidpipe.media import clipformat\n"
+    "clipformat.canonical_headers(320, 180, 24)",  # from a one-frame sample
+    "frames are fed to it": "from vidpipe.media import ffmpeg\n"  # its log is kept aside
+    "ffmpeg.feed_ffmpeg(['-i', 'pipe:0', 'out.mp4'], [b'x'], 'testing')",
+}
+
+
+@pytest.mark.parametrize("code", KILLED_WHILE.values(), ids=KILLED_WHILE.keys())
+def test_a_kill_while_ffmpeg_runs_leaves_nothing_in_tmpdir(tmp_path: Path, code: str):
+    """A build killed (kill -9) while its ffmpeg runs leaves no file or folder in TMPDIR."""
+    from vidpipe.media.ffmpeg import FFMPEG_ENV
+
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    killer = tmp_path / "ffmpeg"  # an ffmpeg that kills the build that started it
+    killer.write_text("#!/bin/sh\nkill -KILL $PPID\nsleep 1\n")
+    killer.chmod(0o755)
+    env = doit_env(TMPDIR=str(tmpdir), **{FFMPEG_ENV: str(killer)})
+    killed = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert list(tmpdir.iterdir()) == []
 
 
 @pytest.mark.parametrize("kind", ["a story", "how to brew coffee", "an ad for running shoes"])

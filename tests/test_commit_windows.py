@@ -5,6 +5,7 @@ With Google, the resume makes zero calls for what was on disk."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -124,3 +125,48 @@ def test_a_kill_after_the_final_cut_is_in_place_does_not_cut_it_again(projects):
     result = run_doit("resume", f"id={project.id}")
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"up to date: {project.final_file}" in result.stdout
+
+
+def edit_storyboard(project, change) -> None:
+    storyboard = json.loads(project.storyboard_file.read_text())
+    change(storyboard)
+    project.storyboard_file.write_text(json.dumps(storyboard))
+
+
+def cast_mara(storyboard: dict) -> None:
+    storyboard["characters"] = [{"id": "mara", "name": "Mara", "description": "a sailor in red"}]
+    storyboard["scenes"][1]["characters"] = ["mara"]
+
+
+REMADE = {  # an artifact the pipeline made, a storyboard edit that has it made again
+    "clip": ("clips/s2.mp4", lambda board: board["scenes"][1].update(camera="zoom in")),
+    "portrait": (
+        "characters/mara.png",
+        lambda board: board["characters"][0].update(description="a sailor in blue"),
+    ),
+}
+
+
+@pytest.mark.parametrize("made, edit", REMADE.values(), ids=REMADE.keys())
+def test_a_kill_between_a_remade_artifacts_record_and_its_rename_is_no_hand_placing(
+    projects, made: str, edit
+):
+    assert run_doit("generate", "prompt=A lighthouse keeper", *FAST).returncode == 0
+    project = only_project(projects)
+    edit_storyboard(project, cast_mara)
+    assert run_doit("resume", f"id={project.id}").returncode == 0
+    old = (project.root / made).read_bytes()
+    edit_storyboard(project, edit)
+    killed_build({}, "resume", f"id={project.id}", KILL_AFTER_COMMIT=f"provenance/{made}.json")
+    assert (project.root / made).read_bytes() == old  # killed before its rename
+
+    from vidpipe.read.summary import summarize
+
+    said = json.dumps(summarize(project))
+    assert "placed by hand" not in said and "outdated" in said
+    resumed = run_doit("resume", f"id={project.id}")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "placed by hand" not in resumed.stdout
+    assert (project.root / made).read_bytes() != old  # made again, not kept as the user's
+    assert not list(project.root.rglob("*.hand-*"))
+    assert "placed by hand" not in run_doit("status", f"id={project.id}").stdout

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -228,6 +229,46 @@ def test_a_rotation_tag_is_honoured_on_a_clip_otherwise_in_the_projects_format(
     assert is_red(picture[-2, middle]) and not is_red(picture[2, middle])  # the band at the foot
 
 
+@pytest.fixture
+def ffmpeg_failing_conversions(tmp_path, monkeypatch) -> Iterator[None]:
+    """The real ffmpeg, except that converting a clip to the project's format fails, as it
+    does on a clip whose checks pass but whose data it cannot convert."""
+    wrapper = tmp_path / "ffmpeg"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'for word in "$@"; do case "$word" in */.vidpipe/conformed/*)\n'
+        '  echo "Error while filtering: Invalid data found when processing input" >&2; exit 1;;\n'
+        f'esac; done\nexec {ffmpeg.ffmpeg_exe()} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    monkeypatch.setenv(ffmpeg.FFMPEG_ENV, str(wrapper))
+    ffmpeg.ffmpeg_exe.cache_clear()
+    ffmpeg.encoder_identity.cache_clear()
+    yield
+    monkeypatch.undo()
+    ffmpeg.ffmpeg_exe.cache_clear()
+    ffmpeg.encoder_identity.cache_clear()
+
+
+def test_a_clip_that_fails_its_conversion_is_named_as_the_users_file(
+    projects, ffmpeg_failing_conversions
+) -> None:
+    from vidpipe.build import placed
+    from vidpipe.project.folder import create_project
+    from vidpipe.project.settings import ProjectSettings
+
+    project = create_project(ProjectSettings(prompt="A bay"), projects)
+    project.clip_file("s2").parent.mkdir(exist_ok=True)
+    clip = make_clip(project.clip_file("s2"), seconds=1)  # not in the project's format
+    with pytest.raises(StepFailed) as failed:
+        placed.conformed(project, clip, clipformat.ClipSpec(*SIZE, FPS, 24))
+    said = str(failed.value)
+    assert said.startswith(f"{clip} cannot be converted to the project's format"), said
+    assert "Invalid data found" in said and said.endswith(clipformat.CLIP_FIX)
+    assert ".partial-" not in said and ".conformed" not in said
+    assert not list((project.state_dir / "conformed").iterdir())  # nothing half-made kept
+
+
 # --- a clip placed by hand is kept ----------------------------------------------------------
 @pytest.mark.slow
 def test_a_clip_placed_by_hand_is_kept_and_the_build_and_status_say_what_happened(
@@ -301,3 +342,42 @@ def test_a_clip_placed_by_hand_is_converted_once_not_at_every_stitch(projects, t
     make_clip(clip, seconds=1.5)  # another clip of the user's: converted again
     assert run_doit("stitch", f"id={project.id}", "crossfade=0.5").returncode == 0
     assert copy.stat().st_mtime_ns != made
+
+
+@pytest.mark.slow
+def test_a_trimmed_note_goes_when_the_clip_is_replaced_or_removed(projects, tmp_path) -> None:
+    import shutil
+
+    from conftest import FAST, only_project, run_doit
+
+    from vidpipe.read.summary import summarize
+
+    def said(project) -> dict:
+        return summarize(project)["scenes"][1]["clip"]
+
+    assert run_doit("generate", "prompt=A bay", *FAST).returncode == 0
+    project = only_project(projects)
+    clip = project.clip_file("s2")
+    shutil.copyfile(make_clip(tmp_path / "long.mp4", seconds=3), clip)  # its scene: 1 s
+    assert run_doit("resume", f"id={project.id}").returncode == 0
+    assert "trimmed to 1 s" in said(project)["note"]
+
+    # replaced by one of the right length: not trimmed, before the next cut and after it
+    shutil.copyfile(make_clip(tmp_path / "right.mp4", seconds=1), clip)
+    assert said(project)["note"] == "placed by hand"
+    assert "trimmed to" not in run_doit("status", f"id={project.id}").stdout
+    resumed = run_doit("resume", f"id={project.id}")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "trimmed to" not in resumed.stdout
+    assert said(project) == {**said(project), "state": "done", "note": "placed by hand"}
+
+    # the long one again, then removed: the pipeline makes the clip, and nothing is trimmed
+    shutil.copyfile(tmp_path / "long.mp4", clip)
+    assert run_doit("resume", f"id={project.id}").returncode == 0
+    assert "trimmed to 1 s" in said(project)["note"]
+    clip.unlink()
+    assert said(project) == {"state": "missing"}
+    resumed = run_doit("resume", f"id={project.id}")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "trimmed to" not in resumed.stdout + run_doit("status", f"id={project.id}").stdout
+    assert "note" not in said(project)

@@ -270,3 +270,34 @@ def test_a_terminal_gets_a_live_line_a_pipe_gets_plain_lines(projects):
     piped = run_doit("generate", "prompt=In a pipe", *FAST).stdout
     assert "\r" not in piped and "\x1b" not in piped and "running:" not in piped
     assert "(12/12) final cut done" in piped
+
+
+def test_status_names_the_setting_whose_change_made_a_clip_outdated(projects):
+    import yaml
+
+    silent = ["narration=0", "music=0", "subtitles=0"]
+    assert run_doit("generate", "prompt=An owl", *FAST, *silent).returncode == 0
+    project = only_project(projects)
+    Image.new("RGB", (360, 360), "green").save(project.keyframe_file("s2"))  # square, by hand
+    assert run_doit("resume", f"id={project.id}").returncode == 0
+    settings_file = project.root / "project.yaml"
+    settings = yaml.safe_load(settings_file.read_text())
+    settings_file.write_text(yaml.safe_dump({**settings, "fit": "bars"}))
+
+    scenes = status_json(project.id)["scenes"]
+    assert [s["clip"]["state"] for s in scenes] == ["done", "outdated", "done"]
+    assert scenes[1]["clip"]["reason"] == "the setting fit changed since it was made"
+    shown = run_doit("status", f"id={project.id}").stdout
+    assert "clip outdated (the setting fit changed since it was made)" in shown
+    from api_client import running_server
+
+    with running_server(projects, max_builds=0) as (api, _jobs):
+        answer = api.get(f"/api/projects/{project.id}").json
+    assert answer["scenes"][1]["clip"]["reason"] == "the setting fit changed since it was made"
+
+    # the scene edited too: both are named
+    board = json.loads(project.storyboard_file.read_text())
+    board["scenes"][1]["camera"] = "zoom in"
+    project.storyboard_file.write_text(json.dumps(board))
+    reason = status_json(project.id)["scenes"][1]["clip"]["reason"]
+    assert reason == "the scene and the setting fit changed since it was made"

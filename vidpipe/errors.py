@@ -60,6 +60,14 @@ class StepFailed(VidpipeError):
     exit_code = EXIT_BUILD_FAILED
 
 
+class FfmpegFailed(StepFailed):
+    """ffmpeg exited with an error; `log`: the first lines of what it said."""
+
+    def __init__(self, message: str, log: str) -> None:
+        super().__init__(message)
+        self.log = log
+
+
 class DiskFull(StepFailed):
     """A write failed for want of space; what was finished is kept, and a resume goes on."""
 

@@ -9,7 +9,6 @@ length or encoder makes it again. A clip already in the project's format is used
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,8 +42,7 @@ def conformed(project: Project, clip: Path, spec: clipformat.ClipSpec) -> Placed
     made = {"stamp": stamp, "canonical": canonical, "note": note}
     if not canonical:
         with fsutil.writing(copy) as partial:
-            shutil.copyfile(clip, partial)
-            clipformat.conform(partial, spec)
+            clipformat.convert(clip, partial, spec)  # a failure names the user's clip
             made["copy"] = file_stamp(partial)  # a rename keeps size and mtime
     fsutil.write_text(record_file, json.dumps(made, indent=2) + "\n")
     return Placed(clip if canonical else copy, note)

@@ -18,7 +18,7 @@ from vidpipe.inputs import spoken as read_aloud
 from vidpipe.media import ffmpeg, mix, mux, sound, stitch, subtitles
 from vidpipe.project import costs
 from vidpipe.project.folder import Project
-from vidpipe.project.provenance import Provenance, file_stamp, sha256_text, write_provenance
+from vidpipe.project.provenance import Provenance, file_stamp, inputs_record, write_provenance
 from vidpipe.project.stages import (
     FINAL_TASK,
     MUSIC_TASK,
@@ -84,7 +84,7 @@ def _record(
     the step) and the files it was made from, which a no-op resume checks, and the finished
     file's stamp."""
     made = artifact(project, storyboard, task)
-    more = {"inputs": sha256_text(inputs), "files": file_inputs(project, made.files),
+    more = {**inputs_record(inputs), "files": file_inputs(project, made.files),
             "stamp": file_stamp(partial)}  # fmt: skip
     write_provenance(project, made.target, record, started, **more)
 

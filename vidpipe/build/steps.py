@@ -29,6 +29,7 @@ from vidpipe.project.provenance import (
     Provenance,
     aside_name,
     file_stamp,
+    inputs_record,
     placed_by_hand,
     read_provenance,
     sha256_text,
@@ -142,7 +143,7 @@ def make_portrait(root: str, character_id: str, inputs: str) -> None:
     if placed_by_hand(project, target):
         stills.check_keyframe(target)  # the same check as a placed keyframe
         record = Provenance("hand", "placed by hand", prompt=character.description)
-        more = {"inputs": sha256_text(inputs), "files": {}, "stamp": file_stamp(target)}
+        more = {**inputs_record(inputs), "files": {}, "stamp": file_stamp(target)}
         write_provenance(project, target, record, started, **more)
         return
     provider = provider_for("keyframe", project.settings)
@@ -151,7 +152,7 @@ def make_portrait(root: str, character_id: str, inputs: str) -> None:
         job = PortraitJob(character, project.settings, partial)
         with costs.reserving(project.root, charges, f"character {character_id}: portrait") as spend:
             record = provider.draw_portrait(replace(job, paying=spend.paying))
-        more = {"inputs": sha256_text(inputs), "files": {}, "stamp": file_stamp(partial)}
+        more = {**inputs_record(inputs), "files": {}, "stamp": file_stamp(partial)}
         write_provenance(project, target, record, started, **more)
 
 
@@ -170,7 +171,7 @@ def make_keyframe(root: str, scene_id: str, inputs: str) -> None:
             record = provider.draw_keyframe(replace(job, paying=spend.paying))
         files = file_inputs(project, [*job.references.values(), *job.portraits.values()])
         # recorded before the rename, so that a kill after it finds the keyframe done
-        more = {"inputs": sha256_text(inputs), "files": files, "stamp": file_stamp(partial)}
+        more = {**inputs_record(inputs), "files": files, "stamp": file_stamp(partial)}
         write_provenance(project, target, record, started, **more)
 
 
@@ -191,11 +192,11 @@ def make_clip(root: str, scene_id: str, inputs: str) -> None:
             record = provider.render_clip(replace(job, paying=spend.paying))
         # any provider's clip is brought to the project's encoding once, here, not per stitch
         spec = clip_spec(project, job.scene)
-        record.extra["conformed"] = clipformat.conform(partial, spec)
+        record.extra["conformed"] = clipformat.conform(partial, spec, named=target)
         used = [job.keyframe, *job.references.values(), *job.portraits.values()]
         files = file_inputs(project, used)
         more = {
-            "inputs": sha256_text(inputs),
+            **inputs_record(inputs),
             "files": files,
             "canonical": clipformat.stamp(partial, spec),  # a rename keeps size and mtime
             "stamp": file_stamp(partial),
@@ -259,7 +260,7 @@ def stitch_clips(project: Project, target: Path, inputs: str) -> None:
         record = Provenance("vidpipe", "ffmpeg", extra={"crossfade": settings.crossfade})
         files = file_inputs(project, clips)
         more: dict[str, Any] = {
-            "inputs": sha256_text(inputs),
+            **inputs_record(inputs),
             "files": files,
             "stamp": file_stamp(partial),
         }

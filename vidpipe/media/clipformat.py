@@ -17,13 +17,14 @@ differ (a clip of the offline provider is canonical as rendered and is left alon
 from __future__ import annotations
 
 import functools
+import io
 import os
-import tempfile
+import shutil
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from vidpipe.errors import StepFailed
+from vidpipe.errors import FfmpegFailed, StepFailed
 from vidpipe.media import ffmpeg
 
 AAC_PRIMING = 1024  # samples an AAC encoder puts before the audio (decoders skip them)
@@ -79,6 +80,7 @@ class ClipFacts:
 
 # what to do about a clip that cannot be used (a clip step makes a deleted clip again)
 CLIP_FIX = "replace it with a complete video, or delete it to have the clip made again"
+NOT_CONVERTED = "cannot be converted to the project's format"
 
 
 def unusable(path: Path, what: str) -> StepFailed:
@@ -221,23 +223,25 @@ def _audio_facts(stream, start: int, end: int) -> AudioFacts:
 @functools.cache
 def canonical_headers(width: int, height: int, fps: int) -> tuple[bytes, bytes]:
     """The stream headers (video, audio) of the canonical encoding, read from a one-frame
-    sample encoded with it."""
-    with tempfile.TemporaryDirectory(prefix="vidpipe-") as folder:
-        sample = Path(folder) / "sample.mp4"
-        ffmpeg.run_ffmpeg(
-            [
-                *("-f", "lavfi", "-i", f"color=black:s={width}x{height}:r={fps}"),
-                *("-f", "lavfi", "-i", f"anullsrc=channel_layout=stereo:r={ffmpeg.AUDIO_RATE}"),
-                *("-vf", "setsar=1", "-frames:v", "1", "-t", f"{1 / fps:.6f}"),
-                *ffmpeg.video_codec_args(fps),
-                *ffmpeg.AUDIO_CODEC_ARGS,
-                *("-f", "mp4", str(sample)),
-            ],
-            doing="finding the project's encoder settings",
-        )
-        facts = probe(sample)
-    assert facts.video is not None and facts.audio is not None
-    return facts.video.headers, facts.audio.headers
+    sample encoded with it, in memory (a fragmented MP4 on a pipe: its headers are those of
+    a file's, and a kill leaves no sample behind, in TMPDIR or elsewhere)."""
+    import av
+
+    sample = ffmpeg.ffmpeg_output(
+        [
+            *("-f", "lavfi", "-i", f"color=black:s={width}x{height}:r={fps}"),
+            *("-f", "lavfi", "-i", f"anullsrc=channel_layout=stereo:r={ffmpeg.AUDIO_RATE}"),
+            *("-vf", "setsar=1", "-frames:v", "1", "-t", f"{1 / fps:.6f}"),
+            *ffmpeg.video_codec_args(fps),
+            *ffmpeg.AUDIO_CODEC_ARGS,
+            *("-movflags", "frag_keyframe+empty_moov", "-f", "mp4", "pipe:1"),
+        ],
+        doing="finding the project's encoder settings",
+    )
+    with av.open(io.BytesIO(sample), format="mp4") as container:
+        video = container.streams.video[0].codec_context
+        audio = container.streams.audio[0].codec_context
+        return bytes(video.extradata or b""), bytes(audio.extradata or b"")
 
 
 def video_problems(facts: ClipFacts, spec: ClipSpec, headers: bytes) -> list[str]:
@@ -323,24 +327,37 @@ def is_canonical(path: Path, spec: ClipSpec) -> bool:
     return facts.kinds == ("video", "audio") and not video and not audio
 
 
-def conform(path: Path, spec: ClipSpec) -> list[str]:
-    """Bring the clip at `path` to the canonical form, in place, re-encoding only the streams
-    that differ. Returns what was changed (empty when it was canonical already)."""
-    facts = probe(path)
+def conform(path: Path, spec: ClipSpec, named: Path | None = None) -> list[str]:
+    """Bring the clip at `path` to the canonical form, in place (see convert; `named`: the
+    clip's name in messages). Returns what was changed (empty when it was canonical already)."""
+    fixed = path.with_name(f"{path.stem}.conformed{path.suffix}")
+    try:
+        changed = convert(path, fixed, spec, named)
+        if changed:
+            os.replace(fixed, path)
+    finally:
+        fixed.unlink(missing_ok=True)
+    return changed
+
+
+def convert(source: Path, out: Path, spec: ClipSpec, named: Path | None = None) -> list[str]:
+    """Write the clip at `source` to `out` in the canonical form, re-encoding only the streams
+    that differ (a copy when none does). Returns what was changed. A clip that cannot be
+    converted is refused with its name (`named`, else `source`: the file the user knows, never
+    a temporary one), what went wrong and what to do."""
+    facts = probe(source)
     video, audio = problems(facts, spec)
     layout = [] if facts.kinds == ("video", "audio") else ["other streams dropped"]
     if not (video or audio or layout):
+        shutil.copyfile(source, out)
         return []
-    fixed = path.with_name(f"{path.stem}.conformed{path.suffix}")
     try:
-        _rewrite(path, fixed, spec, facts, video=bool(video), audio=bool(audio))
-        video_left, audio_left = problems(probe(fixed), spec)
-        if video_left or audio_left:
-            left = (video_left + audio_left)[0]
-            raise StepFailed(f"could not bring {path.name} to the project's format: {left}")
-        os.replace(fixed, path)
-    finally:
-        fixed.unlink(missing_ok=True)
+        _rewrite(source, out, spec, facts, video=bool(video), audio=bool(audio))
+    except FfmpegFailed as err:
+        raise unusable(named or source, f"{NOT_CONVERTED} (ffmpeg: {err.log})") from None
+    video_left, audio_left = problems(probe(out), spec)
+    if video_left or audio_left:
+        raise unusable(named or source, f"{NOT_CONVERTED}: {(video_left + audio_left)[0]}")
     return [*video, *audio, *layout]
 
 
@@ -389,5 +406,5 @@ def _rewrite(
     filters = ["-filter_complex", ";".join(graph)] if graph else []
     ffmpeg.run_ffmpeg(
         [*inputs, *filters, *outputs, "-movflags", "+faststart", "-f", "mp4", str(out)],
-        doing=f"converting {source.name} to the project's format",
+        doing="converting a clip to the project's format",
     )

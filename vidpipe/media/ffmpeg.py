@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from vidpipe.errors import DiskFull, MediaToolMissing, StepFailed
+from vidpipe.errors import DiskFull, FfmpegFailed, MediaToolMissing
 
 if TYPE_CHECKING:
     from fractions import Fraction
@@ -95,21 +95,31 @@ _running: set[subprocess.Popen] = set()
 def run_ffmpeg(args: list[str], doing: str, env: dict[str, str] | None = None) -> None:
     """Run ffmpeg quietly (with `env` added to the environment); on failure raise StepFailed
     with the end of its log."""
+    _run(args, doing, env, capture=False)
+
+
+def ffmpeg_output(args: list[str], doing: str) -> bytes:
+    """Run ffmpeg quietly with its output (`pipe:1`, the last of `args`) read into memory:
+    nothing is written to disk, so a kill leaves nothing behind."""
+    return _run(args, doing, None, capture=True)
+
+
+def _run(args: list[str], doing: str, env: dict[str, str] | None, capture: bool) -> bytes:
     command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
     with subprocess.Popen(
         command,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
         env={**os.environ, **env} if env else None,
     ) as process:
         _running.add(process)
         try:
-            _, stderr = process.communicate()
+            stdout, stderr = process.communicate()
         finally:
             _running.discard(process)
-    _check(process.returncode, stderr, doing, Path(args[-1]))  # the last word: its output
+    log = stderr.decode(errors="replace")
+    _check(process.returncode, log, doing, Path(args[-1]))  # the last word: its output
+    return stdout or b""
 
 
 def feed_ffmpeg(args: list[str], chunks: Iterable[bytes], doing: str) -> None:
@@ -143,7 +153,7 @@ def _check(returncode: int, stderr: str, doing: str, output: Path) -> None:
         log = " | ".join(lines[:2]) or f"exit code {returncode}"
         if "No space left on device" in stderr:
             raise DiskFull(f"ffmpeg {doing}", output.parent)
-        raise StepFailed(f"ffmpeg failed while {doing}: {log}")
+        raise FfmpegFailed(f"ffmpeg failed while {doing}: {log}", log)
 
 
 def open_mp4(path: Path) -> InputContainer:

@@ -21,7 +21,6 @@ drift). PyAV then lays the copied and rendered packets end to end with exact tim
 from __future__ import annotations
 
 import heapq
-import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -188,8 +187,7 @@ def _canonical_paths(
         clipformat.check_decodes(path)  # ... and one damaged inside
         if not canonical:
             path = work / f"clip{index}.mp4"
-            shutil.copyfile(clip.path, path)
-            clipformat.conform(path, spec)
+            clipformat.convert(clip.path, path, spec)  # a failure names the clip, not the copy
         paths.append(path)
     return paths
 

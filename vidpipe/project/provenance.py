@@ -37,9 +37,69 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+# what each part of an artifact's inputs (the keys of its fingerprint, vidpipe.inputs) is, in
+# words: a status names what changed
+INPUT_WORDS = {
+    "scene": "the scene",
+    "narration": "the scene's narration",
+    "texts": "the narration",
+    "characters": "the characters",
+    "character": "the character",
+    "cast": "the scene's characters",
+    "size": "the setting resolution or aspect_ratio",
+    "provider": "the provider's settings",
+    "order": "the scenes' order",
+    "durations": "the scenes' durations",
+    "title": "the title",
+    "spoken": "the narrated scenes",
+    "cut": "the cut",
+    "version": "vidpipe's way of making it",
+    "burn": "the setting burn_subtitles",
+    **{name: f"the setting {name}" for name in ("style", "fps", "fit", "crossfade", "music")},
+    "subtitles": "the setting subtitles",
+}
+
+
+def inputs_record(inputs: str) -> dict[str, Any]:
+    """What a record keeps of the inputs an artifact is made from (`inputs`: a fingerprint,
+    JSON text): their hash, and the hash of each of their parts, so that a status can name
+    the part that changed (why_outdated)."""
+    return {"inputs": sha256_text(inputs), "input_parts": _input_parts(inputs)}
+
+
+def _input_parts(inputs: str) -> dict[str, str]:
+    try:
+        data = json.loads(inputs)
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {
+        key: sha256_text(json.dumps(value, sort_keys=True, ensure_ascii=False))
+        for key, value in data.items()
+    }
+
+
+def _what_changed(record: dict[str, Any], inputs: str) -> str:
+    """The parts of an artifact's inputs that differ from its record's, in words."""
+    made, now = record.get("input_parts"), _input_parts(inputs)
+    if not isinstance(made, dict) or not now:
+        return "the scene changed since it was made"  # a record from before parts were kept
+    changed = [key for key in {**made, **now} if made.get(key) != now.get(key)]
+    if not changed:  # equal parts, another whole: named as a change of the scene
+        return "the scene changed since it was made"
+    words = [INPUT_WORDS.get(key, f"its input {key}") for key in changed]
+    said = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+    return f"{said} changed since it was made"
+
+
 def write_provenance(
     project: Project, artifact: Path, record: Provenance, started: float, **more: Any
 ) -> None:
+    """Record how `artifact` was made (`more`: its inputs, its finished file's `stamp`, ...).
+    A record written before its file is renamed into place also names the stamp of the file of
+    the pipeline's that it replaces, so that a kill between the two leaves that file known as
+    the pipeline's own (an outdated artifact), never as one placed by hand."""
     data = {
         **asdict(record),
         "artifact": str(artifact.relative_to(project.root)),
@@ -47,6 +107,9 @@ def write_provenance(
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         **more,
     }
+    replaced = _made_here(project, artifact)
+    if "stamp" in more and replaced is not None and replaced != more["stamp"]:
+        data["replaces_stamp"] = replaced
     fsutil.write_text(project.provenance_file(artifact), json.dumps(data, indent=2) + "\n")
 
 
@@ -69,11 +132,29 @@ def file_stamp(path: Path) -> dict[str, int]:
 
 def placed_by_hand(project: Project, artifact: Path) -> bool:
     """True when `artifact` is a file the user put there (uploaded, or copied into the folder),
-    not the one the pipeline made and recorded."""
+    not one the pipeline made and recorded (the file its record describes, or the one that
+    record's file was to replace when a kill stopped the rename)."""
+    return artifact.exists() and _made_here(project, artifact) is None
+
+
+def being_replaced(project: Project, artifact: Path) -> bool:
+    """True when the file at `artifact` is the pipeline's, which a build killed before its
+    rename was making again (its record already describes the new file): outdated."""
     if not artifact.exists():
         return False
-    record = read_provenance(project, artifact)
-    return record is None or record.get("stamp") != file_stamp(artifact)
+    record = read_provenance(project, artifact) or {}
+    stamp = file_stamp(artifact)
+    return stamp != record.get("stamp") and stamp == record.get("replaces_stamp")
+
+
+def _made_here(project: Project, artifact: Path) -> dict[str, int] | None:
+    """The stamp of the file at `artifact` when its record says the pipeline made it (the
+    file it describes, or the one that file was to replace); None otherwise."""
+    if not artifact.exists():
+        return None
+    record = read_provenance(project, artifact) or {}
+    stamp = file_stamp(artifact)
+    return stamp if stamp in (record.get("stamp"), record.get("replaces_stamp")) else None
 
 
 def aside_name(path: Path) -> Path:
@@ -104,7 +185,7 @@ def why_outdated(
     it was made from, as they are now, would make (`files`: the ones it is made from now,
     when known); None when it is."""
     if record.get("inputs") != sha256_text(inputs):
-        return "the scene changed since it was made"
+        return _what_changed(record, inputs)
     made_from = record.get("files")
     if made_from is None and files is None:
         made_from = {}  # a record from before records listed their files: none to check
@@ -124,7 +205,7 @@ def why_outdated(
 def restamp(project: Project, artifact: Path, inputs: str) -> None:
     """Bring an artifact's record up to date: made from `inputs`, as its file is now."""
     record = read_provenance(project, artifact) or {}
-    record.update(inputs=sha256_text(inputs), stamp=file_stamp(artifact))
+    record.update(**inputs_record(inputs), stamp=file_stamp(artifact))
     fsutil.write_text(project.provenance_file(artifact), json.dumps(record, indent=2) + "\n")
 
 

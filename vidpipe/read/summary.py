@@ -13,7 +13,12 @@ from vidpipe.errors import VidpipeError
 from vidpipe.inputs import Artifact, artifacts, storyboard_inputs, storyboard_is_current
 from vidpipe.project import costs
 from vidpipe.project.folder import Project, is_building
-from vidpipe.project.provenance import placed_by_hand, read_provenance, why_outdated
+from vidpipe.project.provenance import (
+    being_replaced,
+    placed_by_hand,
+    read_provenance,
+    why_outdated,
+)
 from vidpipe.project.stages import scene_task
 from vidpipe.project.status import ACTIVE_STATES, read_status, status_file
 from vidpipe.project.storyboard import Storyboard, load_storyboard
@@ -59,6 +64,8 @@ def _artifact_state(project: Project, artifact: Artifact, failed: str | None) ->
         return {"state": "failed", "reason": failed}
     if not artifact.target.exists():
         return {"state": "missing"}
+    if being_replaced(project, artifact.target):
+        return {"state": "outdated", "reason": "a build was stopped while it made it again"}
     record = read_provenance(project, artifact.target) or {}
     reason = why_outdated(project, record, artifact.config, artifact.files)
     if reason is not None:
@@ -86,12 +93,23 @@ def scene_states(
 
 
 def _cut_notes(project: Project) -> dict[str, Any]:
-    """scene id -> what the last cut did to its clip placed by hand (trimmed it)."""
+    """scene id -> what the last cut did to its clip placed by hand (trimmed it), for the
+    clips that are still the files it cut (one replaced or removed since has no note)."""
     for made in (project.picture_file, project.final_file):  # the cut with sound, or without
         record = read_provenance(project, made) or {}
-        if made.exists() and isinstance(record.get("clip_notes"), dict):
-            return record["clip_notes"]
+        notes, files = record.get("clip_notes"), record.get("files")
+        if made.exists() and isinstance(notes, dict) and isinstance(files, dict):
+            return {scene: note for scene, note in notes.items() if _is_cut(project, scene, files)}
     return {}
+
+
+def _is_cut(project: Project, scene_id: object, files: dict[str, Any]) -> bool:
+    """Whether the scene's clip is the file a cut was made from (`files`: its record's)."""
+    if not isinstance(scene_id, str):
+        return False
+    clip = project.clip_file(scene_id)
+    name = str(clip.relative_to(project.root))
+    return clip.exists() and files.get(name) == clip.stat().st_mtime_ns
 
 
 def _clip_note(project: Project, clip: Any, scene_id: str, cut: dict[str, Any]) -> str | None:
