@@ -102,8 +102,13 @@ def _overlay_pieces(overlay: Path, out: Path) -> list[tuple[Path, int, int]]:
             left, top, right, bottom = box[0], y + box[1], box[2], y + box[3]
             left, top = left - left % 2, top - top % 2  # on the chroma grid
             path = out.with_name(f"{out.stem}.overlay{len(pieces)}.png")
-            image.convert("RGBA").crop((left, top, right, bottom)).save(path, compress_level=1)
-            pieces.append((path, left, top))
+            pieces.append((path, left, top))  # before it is written: a failed write is removed
+            try:
+                image.convert("RGBA").crop((left, top, right, bottom)).save(path, compress_level=1)
+            except BaseException:
+                for written, _, _ in pieces:
+                    written.unlink(missing_ok=True)
+                raise
             y = end
     return pieces
 
