@@ -17,6 +17,7 @@ from doit.cmd_base import ModuleTaskLoader
 from doit.doit_cmd import DoitMain
 
 from vidpipe import fsutil
+from vidpipe.build import steps
 from vidpipe.build.committed import record_committed
 from vidpipe.build.estimate import BuildPlan, plan_build
 from vidpipe.build.graph import task_creators
@@ -179,6 +180,8 @@ def _run_doit(
         signal.signal(signal.SIGTERM, previous)
         ffmpeg.stop_children()
     failed = code not in (EXIT_OK, EXIT_BUILD_FAILED, EXIT_INTERRUPTED)
+    if failed:  # doit's own loop failed: the steps it left running clean up before we go on
+        steps.wait_for_steps(ffmpeg.stop_children, seconds=10)
     if failed and _out_of_space(errors.getvalue(), project):
         raise DiskFull("recording the build's progress", project.state_dir)
     sys.stderr.write(errors.getvalue())

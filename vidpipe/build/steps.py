@@ -9,8 +9,9 @@ one-line reason; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import os
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -42,11 +43,18 @@ from vidpipe.project.storyboard import Scene, Storyboard, load_storyboard, story
 from vidpipe.providers import provider_for
 from vidpipe.providers.base import BILLED, ClipJob, KeyframeJob, PortraitJob, Provider
 
+# the steps running in this process (doit's worker threads), for wait_for_steps
+_running = 0
+_changed = threading.Condition()
+
 
 def _step(func):
     """Turn a VidpipeError into a failed task with its message (no traceback)."""
 
     def wrapper(*args: Any) -> TaskFailed | None:
+        global _running
+        with _changed:
+            _running += 1
         try:
             func(*args)
         except VidpipeError as err:
@@ -55,12 +63,29 @@ def _step(func):
             if not is_disk_full(err):  # a bug: doit shows its traceback
                 raise
             return TaskFailed(str(DiskFull(f"the {func.__name__} step", Path(args[0]))))
+        finally:
+            with _changed:
+                _running -= 1
+                _changed.notify_all()
         return None
 
     wrapper.__name__ = wrapper.__qualname__ = func.__name__
     wrapper.__doc__ = func.__doc__
     wrapper.__module__ = func.__module__
     return wrapper
+
+
+def wait_for_steps(stop: Callable[[], None], seconds: float) -> bool:
+    """Wait up to `seconds` for the steps still running to end, calling `stop` (which ends
+    their ffmpeg) meanwhile; True when none is left. doit's own loop can fail while steps run
+    (its DB on a full disk) and it then leaves its worker threads unjoined: the process would
+    end them mid-step, before each removed its temporary files."""
+    deadline = time.monotonic() + seconds
+    with _changed:
+        while _running and time.monotonic() < deadline:
+            stop()
+            _changed.wait(0.1)
+        return not _running
 
 
 def check_keyframes(paths: Iterable[Path]) -> None:
