@@ -7,7 +7,9 @@ finished video answered as a `gs://` URI). Every call is logged, so tests can co
 paid for, and faults can be injected: HTTP errors (also after a video job was created), a
 dropped connection, a hung answer, operations that end in an error or in the safety filter or
 with a URI instead of the video, a malformed storyboard, a blocked image, a storyboard cut off
-at its max_output_tokens, an answer without its token counts. A storyboard's answer carries
+at its max_output_tokens, an answer without its token counts, a model served only in some
+locations (404 elsewhere, as Vertex AI answers). Each call keeps the location of its path, its
+labels and its seed. A storyboard's answer carries
 `usageMetadata` as Gemini bills it (the prompt, the answer and the thinking, in tokens); a
 storyboard asked of Gemini 3.5 or later with a thinking budget is refused, as Google refuses it
 (those models take a thinking level).
@@ -31,6 +33,7 @@ from typing import Any
 from PIL import Image
 
 PATH = re.compile(r"/models/(?P<model>[^/:]+):(?P<method>[A-Za-z]+)$")
+LOCATION = re.compile(r"/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/")
 OBJECT = re.compile(r"^/storage/v1/b/(?P<bucket>[^/]+)/o/(?P<object>[^?]+)\?alt=media$")
 
 
@@ -45,6 +48,19 @@ class Call:
     status: int = 200
     created: bool = False  # a video job was created for it
     usage: dict[str, int] | None = None  # the usageMetadata of a storyboard's answer
+    location: str | None = None  # the Vertex AI location of its path (None: none in it)
+    project: str | None = None  # and the project
+
+    @property
+    def labels(self) -> dict[str, str] | None:
+        return self.body.get("labels")
+
+    @property
+    def seed(self) -> int | None:
+        """The seed it asked for (a generateContent's generationConfig, or Veo's parameters)."""
+        if self.method == "predictLongRunning":
+            return self.parameters.get("seed")
+        return self.body.get("generationConfig", {}).get("seed")
 
     @property
     def thinking(self) -> dict[str, Any]:
@@ -130,6 +146,8 @@ class FakeGoogle:
     storage_status: int = 200  # what Cloud Storage answers a download (403: no access)
     release: threading.Event = field(default_factory=threading.Event)  # cleared: ops never end
     thoughts: int = 321  # the thinking tokens of every storyboard answer
+    # model -> the locations that serve it (Vertex AI answers 404 elsewhere); absent: all
+    served: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -227,9 +245,14 @@ class FakeGoogle:
             return 404, {
                 "error": {"code": 404, "message": f"no route {path}", "status": "NOT_FOUND"}
             }
+        where = LOCATION.search(path)
         call = Call(found["method"], found["model"], body)
+        if where:
+            call.location, call.project = where["location"], where["project"]
         with self.lock:
             self.calls.append(call)
+            if (refused := self._not_served(call)) is not None:
+                return 404, refused
             fault = self._fault(call)
         if fault and fault.hang:
             time.sleep(fault.hang)
@@ -262,8 +285,23 @@ class FakeGoogle:
                 return 200, {"name": self._create(call, fault)}
             return 200, self._poll(body["operationName"])
 
+    def _not_served(self, call: Call) -> dict[str, Any] | None:
+        """Vertex AI's answer to a call for a model in a location that does not serve it."""
+        places = self.served.get(call.model)
+        if places is None or call.location is None or call.location in places:
+            return None
+        call.status = 404
+        message = (
+            f"Publisher Model `projects/{call.project}/locations/{call.location}/publishers/google/"
+            f"models/{call.model}` was not found or your project does not have access to it."
+        )
+        return {"error": {"code": 404, "message": message, "status": "NOT_FOUND"}}
+
     def _create(self, call: Call, fault: Fault | None) -> str:
-        name = f"projects/p/locations/l/publishers/google/models/{call.model}"
+        # named as Vertex AI names it: in the project and location it was made in (a poll goes
+        # there)
+        where = f"projects/{call.project or 'p'}/locations/{call.location or 'l'}"
+        name = f"{where}/publishers/google/models/{call.model}"
         name += f"/operations/op{len(self.operations) + 1}"
         self.operations[name] = Operation(name, call, fault)
         call.created = True

@@ -428,6 +428,8 @@ def test_every_google_setting_is_documented_with_its_default():
             shown = "`true`" if value else "`false`"
         elif value == "":
             shown = "(empty)"
+        elif value is None:  # chosen at the call (the locations)
+            shown = "(automatic)"
         else:
             shown = f"`{value:g}`" if isinstance(value, float) else f"`{value}`"
         assert rows[name].strip() == shown, name

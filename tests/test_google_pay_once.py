@@ -117,19 +117,6 @@ def test_a_hung_call_times_out(projects, fake, vertex):
     assert [call.kind for call in fake.calls] == ["storyboard"] * 2
 
 
-def test_a_model_not_served_in_the_location_says_so(projects, fake, vertex):
-    said = (
-        "Publisher Model `projects/fake-project/locations/us-central1/publishers/google/models/"
-        "gemini-3.1-flash-image` was not found or your project does not have access to it."
-    )
-    fake.faults.append(Fault("image", status=404, message=said, times=None))
-    result = generate(vertex, "yes=1")
-    assert result.returncode == 1
-    assert "Google refused the model 'gemini-3.1-flash-image'" in result.stdout
-    assert "not be served in the location us-central1" in result.stdout
-    assert "set GOOGLE_CLOUD_LOCATION=global" in result.stdout
-
-
 def test_a_refused_call_gives_its_reservation_back_to_the_budget(projects, fake, vertex):
     # the storyboard (reserved at most $0.03, settled at its tokens: a few tenths of a cent) +
     # three keyframes $0.201 + one clip $0.48 fit in $0.70: the refused clip of s1 (400: no job

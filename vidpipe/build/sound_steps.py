@@ -109,7 +109,7 @@ def make_narration(root: str, scene_id: str, inputs: str) -> None:
     scene = storyboard.scene(scene_id)
     target = project.narration_file(scene_id)
     started = time.time()
-    provider = provider_for("narration", project.settings)
+    provider = provider_for("narration", project.settings, project.id)
     charges = provider.estimate("narration", scene.duration)
     with fsutil.writing(target) as partial:
         made = partial.with_name(partial.stem + "-made.wav")
@@ -136,7 +136,7 @@ def make_music(root: str, inputs: str) -> None:
     seconds = frames / project.settings.fps
     target = project.music_file
     started = time.time()
-    provider = provider_for("music", project.settings)
+    provider = provider_for("music", project.settings, project.id)
     charges = provider.estimate("music", seconds)
     with fsutil.writing(target) as partial:
         made = partial.with_name(partial.stem + "-made.wav")

@@ -136,7 +136,7 @@ def make_storyboard(root: str, inputs: str) -> None:
             raise VidpipeError(f"{target} was edited by hand; vidpipe never overwrites it")
         replaces = sha256_text(target.read_text(encoding="utf-8"))
     started = time.time()
-    provider = provider_for("storyboard", project.settings)
+    provider = provider_for("storyboard", project.settings, project.id)
     charges = provider.estimate("storyboard", project.settings.clip_duration)
     with costs.reserving(project.root, charges, "the storyboard") as spend:
         spend.paying()  # one call, made at once
@@ -171,7 +171,7 @@ def make_portrait(root: str, character_id: str, inputs: str) -> None:
         more = {**inputs_record(inputs), "files": {}, "stamp": file_stamp(target)}
         write_provenance(project, target, record, started, **more)
         return
-    provider = provider_for("keyframe", project.settings)
+    provider = provider_for("keyframe", project.settings, project.id)
     charges = provider.estimate(PORTRAIT_STAGE, 0.0)
     with fsutil.writing(target) as partial:
         job = PortraitJob(character, project.settings, partial)
@@ -187,7 +187,7 @@ def make_keyframe(root: str, scene_id: str, inputs: str) -> None:
     storyboard = load_storyboard(project.storyboard_file)
     target = project.keyframe_file(scene_id)
     started = time.time()
-    provider = provider_for("keyframe", project.settings)
+    provider = provider_for("keyframe", project.settings, project.id)
     with fsutil.writing(target) as partial:
         job = keyframe_job(project, storyboard, scene_id, partial)
         check_keyframes(job.references.values())
@@ -206,7 +206,7 @@ def make_clip(root: str, scene_id: str, inputs: str) -> None:
     storyboard = load_storyboard(project.storyboard_file)
     target = project.clip_file(scene_id)
     started = time.time()
-    provider = provider_for("clip", project.settings)
+    provider = provider_for("clip", project.settings, project.id)
     # the user's own clip is kept, beside the new one, never overwritten
     kept = aside_name(target) if placed_by_hand(project, target) else None
     with fsutil.writing(target) as partial:

@@ -92,8 +92,11 @@ def provider_class_stages(name: str) -> frozenset[str]:
     return _load(available()[name]).stages
 
 
-def provider_for(stage: str, settings: ProjectSettings) -> Provider:
-    return provider_class(getattr(settings.providers, stage), stage)(settings)
+def provider_for(stage: str, settings: ProjectSettings, project_id: str = "") -> Provider:
+    """The provider of `stage`; `project_id`: the project a build step runs it for."""
+    provider = provider_class(getattr(settings.providers, stage), stage)(settings)
+    provider.project_id = project_id
+    return provider
 
 
 def check_providers(settings: ProjectSettings, source: str = "settings") -> ProjectSettings:

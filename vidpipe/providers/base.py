@@ -83,6 +83,9 @@ class Provider:
     options_model: ClassVar[type[BaseModel] | None] = None
     # the keyframe stage's provider draws a portrait of each character (`draw_portrait`)
     draws_portraits: ClassVar[bool] = False
+    # the project's id, set by the build step that runs a stage (e.g. to tag paid calls with
+    # it, or to derive a seed); "" outside a build
+    project_id: str = ""
 
     def __init__(self, settings: ProjectSettings) -> None:
         self.settings = settings

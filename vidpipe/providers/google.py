@@ -38,7 +38,13 @@ from vidpipe.project.storyboard import (
 )
 from vidpipe.providers import google_env
 from vidpipe.providers.base import BILLED, ClipJob, KeyframeJob, PortraitJob, Provenance, Provider
-from vidpipe.providers.google_options import MAX_ASSET_IMAGES, VIDEO_HEIGHTS, GoogleOptions
+from vidpipe.providers.google_options import (
+    MAX_ASSET_IMAGES,
+    VIDEO_HEIGHTS,
+    GoogleOptions,
+    Kind,
+    labels,
+)
 from vidpipe.providers.slots import slot
 
 if TYPE_CHECKING:  # the SDK takes seconds to import: only a call to Google imports it
@@ -145,7 +151,7 @@ class GoogleProvider(Provider):
     def __init__(self, settings) -> None:
         super().__init__(settings)
         self.options = GoogleOptions.model_validate(settings.provider_options.get(self.name, {}))
-        self._client: genai.Client | None = None
+        self._clients: dict[str | None, genai.Client] = {}  # by location
 
     # --- what the core asks -------------------------------------------------------------
     def fingerprint(self, stage: str) -> dict[str, Any]:
@@ -159,6 +165,7 @@ class GoogleProvider(Provider):
                 "reference_images": o.reference_images,
                 "person_generation": o.person_generation,
                 "template": templates.source_text(KEYFRAME_TEMPLATE),
+                **o.chosen_seed(),
             }
         elif stage == CAST_STAGE:
             used = {"template": templates.source_text(CAST_TEMPLATE)}
@@ -167,9 +174,11 @@ class GoogleProvider(Provider):
                 "model": o.image_model,
                 "person_generation": o.person_generation,
                 "template": templates.source_text(PORTRAIT_TEMPLATE),
+                **o.chosen_seed(),
             }
         else:
-            used = {**self._clip_settings(), "template": templates.source_text(CLIP_TEMPLATE)}
+            template = templates.source_text(CLIP_TEMPLATE)
+            used = {**self._clip_settings(), "template": template, **o.chosen_seed()}
         return {"provider": self.name, **used}
 
     def scene_fields(self, stage: str) -> frozenset[str] | None:
@@ -288,7 +297,11 @@ class GoogleProvider(Provider):
         sdk = _sdk()
         s, o = self.settings, self.options
         prompt, draft = self._storyboard_request()
+        client = self.client("text")
+        # (not in its fingerprint: a new seed re-makes the pictures, not every scene's text)
+        seed = o.seed_for(self.project_id, "storyboard")
         config = sdk.types.GenerateContentConfig(
+            **self._tagged(client, seed),
             response_mime_type="application/json",
             response_schema=draft,
             # the most output the call may be billed for, its thinking included, which the
@@ -299,7 +312,7 @@ class GoogleProvider(Provider):
             ),
         )
         with self._calling("text_model", o.text_model):
-            response = self.client().models.generate_content(
+            response = client.models.generate_content(
                 model=o.text_model, contents=prompt, config=config
             )
         usd, billed, tokens = self._text_paid(response)
@@ -312,7 +325,7 @@ class GoogleProvider(Provider):
             o.text_model,
             prompt=prompt,
             cost_usd=usd,
-            extra={"scenes": s.scenes, BILLED: billed, "tokens": tokens},
+            extra={"scenes": s.scenes, BILLED: billed, "tokens": tokens, "seed": seed},
         )
 
     def _storyboard_request(self) -> tuple[str, type[BaseModel]]:
@@ -419,7 +432,8 @@ class GoogleProvider(Provider):
         images = [job.references[r] for r in used] + [job.portraits[who.id] for who in cast]
         fix = "the scene's image_prompt"
         what = (f"scene {scene.id}", "keyframe", fix)
-        data = self._draw(images, prompt, s.aspect_ratio, job.paying, what)
+        seed = self.options.seed_for(self.project_id, scene.id)
+        data = self._draw(images, prompt, (s.aspect_ratio, seed), job.paying, what)
         _sdk().save_png(data, job.out, self.options.image_model)
         return Provenance(
             self.name,
@@ -430,6 +444,7 @@ class GoogleProvider(Provider):
                 "references": used,
                 "portraits": [who.id for who in cast],
                 "aspect_ratio": s.aspect_ratio,
+                "seed": seed,
             },
         )
 
@@ -439,25 +454,28 @@ class GoogleProvider(Provider):
             templates.source_text(PORTRAIT_TEMPLATE), character=who, style=s.style
         )
         what = (f"character {who.id}", "portrait", "the character's description")
-        data = self._draw([], prompt, "1:1", job.paying, what)
+        seed = self.options.seed_for(self.project_id, f"character:{who.id}")
+        data = self._draw([], prompt, ("1:1", seed), job.paying, what)
         _sdk().save_png(data, job.out, self.options.image_model)
         return Provenance(
             self.name,
             self.options.image_model,
             prompt=prompt,
             cost_usd=total(self.estimate("portrait", 0.0)),
+            extra={"seed": seed},
         )
 
     def _draw(
         self,
         images: list[Path],
         prompt: str,
-        aspect_ratio: str,
+        shape: tuple[str, int | None],
         paying: Callable[[], None],
         what: tuple[str, str, str],
     ) -> bytes:
         """One image from the Gemini image model, given `images` (PNG files) and `prompt`;
-        `what`: whose ("scene s2"), which kind of image, and what to fix when none comes."""
+        `shape`: its aspect ratio and seed; `what`: whose ("scene s2"), which kind of image,
+        and what to fix when none comes."""
         sdk = _sdk()
         o = self.options
         contents: list[Any] = [
@@ -465,12 +483,15 @@ class GoogleProvider(Provider):
             for path in images
         ]
         contents.append(prompt)
-        client = self.client()
+        aspect_ratio, seed = shape
+        client = self.client("image")
         image_config = sdk.types.ImageConfig(aspect_ratio=aspect_ratio)
         if client.vertexai:  # the Developer API refuses this field
             image_config.person_generation = IMAGE_PERSON_GENERATION[o.person_generation]
         config = sdk.types.GenerateContentConfig(
-            response_modalities=["TEXT", "IMAGE"], image_config=image_config
+            **self._tagged(client, seed),
+            response_modalities=["TEXT", "IMAGE"],
+            image_config=image_config,
         )
         with slot("keyframe", o.keyframe_concurrency), self._calling("image_model", o.image_model):
             paying()
@@ -491,10 +512,12 @@ class GoogleProvider(Provider):
         o, scene = self.options, job.scene
         request = self._video_request(job)
         with slot("clip", o.clip_concurrency):
-            name = self._saved_operation(job, request)
-            resumed = name is not None
-            if name is None:
-                name = self._start_video(job, request)
+            saved = self._saved_operation(job, request)
+            resumed = saved is not None
+            if saved is None:
+                name, seed = self._start_video(job, request)
+            else:  # (a job saved before seeds were sent holds none)
+                name, seed = saved["operation"], saved.get("seed")
             try:  # the job is made and paid for: no failure from here on is unpaid
                 operation = self._wait(job, name)
             except NothingPaid as err:
@@ -512,6 +535,7 @@ class GoogleProvider(Provider):
                 "operation": name,
                 "collected_after_restart": resumed,
                 "last_frame_from": self.references("clip", job.storyboard, scene),
+                "seed": seed,
             },
         )
 
@@ -551,6 +575,9 @@ class GoogleProvider(Provider):
             "negative_prompt": o.negative_prompt or None,
             "generate_audio": o.audio,
             "person_generation": o.person_generation,
+            # a seed set as a number makes another request (the default is left out: saved
+            # jobs of requests made before seeds were sent are still collected)
+            **o.chosen_seed(),
         }
         return VideoRequest(
             model=o.video_model,
@@ -570,24 +597,29 @@ class GoogleProvider(Provider):
 
         return stills.as_frame_png(keyframe, job.settings.frame_size(), job.settings.fit)
 
-    def _saved_operation(self, job: ClipJob, request: VideoRequest) -> str | None:
-        """The operation an earlier build started for exactly this request, if any."""
+    def _saved_operation(self, job: ClipJob, request: VideoRequest) -> dict[str, Any] | None:
+        """The record of the operation an earlier build started for exactly this request
+        (its name under `operation`), if any."""
         if job.pending is None:
             return None
         try:
             saved = json.loads(job.pending.read_text(encoding="utf-8"))
         except (FileNotFoundError, json.JSONDecodeError):
             return None
-        return saved.get("operation") if saved.get("request") == request.key else None
+        found = saved.get("request") == request.key and saved.get("operation")
+        return saved if found else None
 
-    def _start_video(self, job: ClipJob, request: VideoRequest) -> str:
-        """Submit the Veo job and save its name. Retried only on answers that prove no job
-        was made: a job made before an error or a timeout is paid for, and a second submit
-        would pay again."""
+    def _start_video(self, job: ClipJob, request: VideoRequest) -> tuple[str, int | None]:
+        """Submit the Veo job and save its name; (the name, the seed sent). Retried only on
+        answers that prove no job was made: a job made before an error or a timeout is paid
+        for, and a second submit would pay again."""
         sdk = _sdk()
         o = self.options
+        client = self.client("video")
+        seed = o.seed_for(self.project_id, job.scene.id)
         config = sdk.types.GenerateVideosConfig(
-            **request.config, http_options=sdk.submit_http_options()
+            **{**request.config, **self._tagged(client, seed)},
+            http_options=sdk.submit_http_options(),
         )
         if request.last_frame is not None:
             config.last_frame = sdk.types.Image(
@@ -612,7 +644,7 @@ class GoogleProvider(Provider):
             try:
                 with self._calling("video_model", request.model):
                     try:
-                        operation = self.client().models.generate_videos(
+                        operation = client.models.generate_videos(
                             model=request.model, source=source, config=config
                         )
                     except Exception as err:
@@ -628,9 +660,14 @@ class GoogleProvider(Provider):
         if not operation.name:
             raise StepFailed(f"scene {job.scene.id}: {request.model} started no operation")
         if job.pending is not None:  # before polling: a killed build collects this one
-            record = {"operation": operation.name, "request": request.key, "started": time.time()}
+            record = {
+                "operation": operation.name,
+                "request": request.key,
+                "started": time.time(),
+                "seed": seed,
+            }
             fsutil.write_text(job.pending, json.dumps(record) + "\n")
-        return operation.name
+        return operation.name, seed
 
     def _maybe_started(self, job: ClipJob, request: VideoRequest, err: Exception) -> str:
         sdk = _sdk()
@@ -672,7 +709,7 @@ class GoogleProvider(Provider):
         sdk = _sdk()
         with self._calling("video_model", self.options.video_model):
             try:
-                return self.client().operations.get(operation), ""
+                return self.client("video").operations.get(operation), ""
             except sdk.genai_errors.APIError as err:
                 if err.code == 404:
                     raise StepFailed(self._unknown_job(job, operation.name or "", err)) from None
@@ -688,9 +725,9 @@ class GoogleProvider(Provider):
         # kept: the job is paid for, and a 404 may come from a changed location or project
         return (
             f"scene {job.scene.id}: Google does not know the Veo job {name} ({err.message}); "
-            "if GOOGLE_CLOUD_PROJECT or GOOGLE_CLOUD_LOCATION changed since it was started, set "
-            f"them back and resume; to give it up and pay for a new clip, delete {job.pending} "
-            "and resume"
+            "if GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_LOCATION or google.video_location changed "
+            "since it was started, set them back and resume; to give it up and pay for a new "
+            f"clip, delete {job.pending} and resume"
         )
 
     def _video_bytes(self, job: ClipJob, operation: types.GenerateVideosOperation) -> bytes:
@@ -738,11 +775,20 @@ class GoogleProvider(Provider):
             ) from None
 
     # --- the SDK ------------------------------------------------------------------------
-    def client(self) -> genai.Client:
-        sdk = _sdk()
-        if self._client is None:
-            self._client = sdk.make_client(self.options)
-        return self._client
+    def client(self, kind: Kind) -> genai.Client:
+        """The client of `kind`'s calls: one per location (google.<kind>_location)."""
+        location = self.options.location(kind)
+        if location not in self._clients:
+            self._clients[location] = _sdk().make_client(self.options, location)
+        return self._clients[location]
+
+    def _tagged(self, client: genai.Client, seed: int | None) -> dict[str, Any]:
+        """A call's seed, and on Vertex AI its labels (the bill shows them; the Developer API
+        bills no labels): the config fields that say which project a call was for."""
+        tags: dict[str, Any] = {"seed": seed}
+        if client.vertexai:
+            tags["labels"] = labels(self.project_id)
+        return tags
 
     def _calling(self, setting: str, model: str) -> contextlib.AbstractContextManager[None]:
         sdk = _sdk()

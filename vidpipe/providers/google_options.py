@@ -7,12 +7,14 @@ Kept apart from the provider so that checking settings never imports the SDK.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from vidpipe.errors import BadInput
 
@@ -26,11 +28,49 @@ Rates = Usd | dict[str, Usd]
 # the height in pixels of each resolution Veo renders
 VIDEO_HEIGHTS = {"720p": 720, "1080p": 1080, "4k": 2160}
 MAX_ASSET_IMAGES = 3  # Veo's limit on asset reference images per clip
+LOCATION_ENV = "GOOGLE_CLOUD_LOCATION"
+# the kinds of call, each with its model and location settings (google.<kind>_model, ...)
+Kind = Literal["text", "image", "video", "speech"]
+# a seed both Gemini (int32) and Veo (uint32) take
+MAX_SEED = 2**31 - 1
+APP_LABEL = {"app": "vidpipe"}
+PROJECT_LABEL = "vidpipe_project"  # the label key that holds the project's id
+MAX_LABEL = 63  # Google's limit on a label value's length
 
 
-class VideoModel(BaseModel):
+def _seed(value: Any) -> Any:
+    """A seed as the command line or project.yaml gives it: `auto`, a number, or `none`
+    (also off, null or empty: send no seed)."""
+    if isinstance(value, str):
+        value = value.strip().lower()
+        if value in ("none", "off", "null", ""):
+            return None
+        if value == "auto":
+            return value
+        value = int(value) if value.isdigit() else value
+    if value is None:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SEED:
+        return value
+    raise ValueError(f"must be auto, none, or a number from 0 to {MAX_SEED}")
+
+
+# "auto": derived from the project's id and the scene's (or character's), stable across
+# resumes; None: none sent (the model picks one); a number: that seed for every call
+Seed = Annotated[Literal["auto"] | int | None, BeforeValidator(_seed)]
+# a Vertex AI location (us-central1, global, ...); None: the default for the call's model
+Location = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")] | None
+
+
+class Served(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    # the Vertex AI locations that serve the model (the first is its default when
+    # GOOGLE_CLOUD_LOCATION is not one of them); None: every location the user's is
+    locations: Annotated[list[str], Field(min_length=1)] | None = None
+
+
+class VideoModel(Served):
     usd_per_second: Rates  # with audio
     usd_per_second_silent: Rates | None = None  # with audio=false (None: as with audio)
     durations: Annotated[list[int], Field(min_length=1)]
@@ -56,11 +96,9 @@ class VideoModel(BaseModel):
         return rates[resolution]
 
 
-class TextModel(BaseModel):
+class TextModel(Served):
     """A Gemini text model, billed by the token: the prompt at the input rate, the answer and
     the model's thinking at the output rate."""
-
-    model_config = ConfigDict(extra="forbid")
 
     usd_per_million_input_tokens: Usd
     usd_per_million_output_tokens: Usd  # thinking tokens included, as Google bills them
@@ -71,16 +109,12 @@ class TextModel(BaseModel):
         return (given + output_tokens * self.usd_per_million_output_tokens) / 1e6
 
 
-class ImageModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ImageModel(Served):
     usd_per_image: Annotated[float, Field(ge=0)]
 
 
-class SpeechModel(BaseModel):
+class SpeechModel(Served):
     """A Gemini speech (TTS) model: billed by the second of audio it makes."""
-
-    model_config = ConfigDict(extra="forbid")
 
     usd_per_second: Annotated[float, Field(ge=0)]
     voices: Annotated[list[str], Field(min_length=1)]  # the first one is the default
@@ -164,6 +198,13 @@ class GoogleOptions(BaseModel):
     retry_attempts: Annotated[int, Field(ge=1, le=20)] = 6  # for 408/429/5xx answers
     request_timeout: Annotated[float, Field(gt=0, le=3600)] = 180.0  # seconds, every HTTP call
     retry_initial_delay: Annotated[float, Field(ge=0, le=300)] = 2.0  # then doubling
+    # sent with the storyboard, image and Veo calls, and recorded (see Seed)
+    seed: Seed = "auto"
+    # where each kind of call goes on Vertex AI (see location())
+    text_location: Location = None
+    image_location: Location = None
+    video_location: Location = None
+    speech_location: Location = None
 
     def price_of_text(self) -> TextModel:
         return _priced(catalog().text, self.text_model, "text_model")
@@ -176,6 +217,47 @@ class GoogleOptions(BaseModel):
 
     def speech(self) -> SpeechModel:
         return _priced(catalog().speech, self.speech_model, "speech_model")
+
+    def location(self, kind: Kind) -> str | None:
+        """The Vertex AI location of `kind`'s calls: google.<kind>_location, else
+        GOOGLE_CLOUD_LOCATION, unless the catalog says the model is served elsewhere only
+        (Gemini image models: on global), then the first place it is served."""
+        chosen: str | None = getattr(self, f"{kind}_location")
+        if chosen:
+            return chosen
+        given = os.environ.get(LOCATION_ENV) or None
+        served = self._served(kind).locations
+        return served[0] if served and given not in served else given
+
+    def _served(self, kind: Kind) -> Served:
+        models = {
+            "text": self.price_of_text,
+            "image": self.price_of_image,
+            "video": self.video,
+            "speech": self.speech,
+        }
+        return models[kind]()
+
+    def seed_for(self, project_id: str, what: str) -> int | None:
+        """The seed of the call that makes `what` (a scene's id, `character:<id>`,
+        `storyboard`) of the project: google.seed, or one derived from both ids."""
+        if self.seed != "auto":
+            return self.seed
+        digest = hashlib.sha256(f"{project_id}/{what}".encode()).digest()
+        return int.from_bytes(digest[:4], "big") & MAX_SEED
+
+    def chosen_seed(self) -> dict[str, int]:
+        """The seed as a part of a fingerprint: only a number the user set, so that setting
+        one re-makes what it seeds; `auto` (the same for every build of the project) and none
+        keep the fingerprints of what was made before the setting existed."""
+        return {"seed": self.seed} if isinstance(self.seed, int) else {}
+
+
+def labels(project_id: str) -> dict[str, str]:
+    """The labels of every call (Vertex AI puts them on the bill): the app, and the project's
+    id as a label value may hold it (lower case letters, digits, `_` and `-`, 63 at most)."""
+    value = re.sub(r"[^a-z0-9_-]", "_", project_id.lower())[:MAX_LABEL]
+    return {**APP_LABEL, PROJECT_LABEL: value} if value else dict(APP_LABEL)
 
 
 def _priced(models: dict[str, Any], name: str, setting: str) -> Any:

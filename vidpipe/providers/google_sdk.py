@@ -21,7 +21,7 @@ from google.genai import types
 
 from vidpipe.errors import BadInput, NothingPaid, StepFailed
 from vidpipe.providers.google_env import NOT_CONFIGURED, vertex_from_env
-from vidpipe.providers.google_options import GoogleOptions, catalog_path
+from vidpipe.providers.google_options import LOCATION_ENV, GoogleOptions, catalog_path
 
 RETRY_CODES = [408, 429, 500, 502, 503, 504]
 # Answers to a Veo submit that prove no job was made: only these are retried, since a job
@@ -33,8 +33,9 @@ SAFETY_WORDS = ("SAFETY", "PROHIBITED", "BLOCKLIST", "SPII", "RECITATION")
 TRANSPORTS = {"httpx", "httpx2", "httpcore", "httpcore2"}  # the SDK's HTTP stacks, 2.x and 3.x
 
 
-def make_client(options: GoogleOptions) -> genai.Client:
-    """A client from the environment, retrying 408/429/5xx answers with exponential backoff.
+def make_client(options: GoogleOptions, location: str | None = None) -> genai.Client:
+    """A client from the environment whose Vertex AI calls go to `location` (None:
+    GOOGLE_CLOUD_LOCATION), retrying 408/429/5xx answers with exponential backoff.
     Constructing it calls nothing; raises BadInput when Google is not configured."""
     retry = types.HttpRetryOptions(
         attempts=options.retry_attempts,
@@ -47,10 +48,12 @@ def make_client(options: GoogleOptions) -> genai.Client:
     if vertex_from_env():
         # The same values the SDK would read itself, passed explicitly: only then does it
         # honour GOOGLE_VERTEX_BASE_URL and keep the API path under a custom base URL.
+        project = os.environ.get("GOOGLE_CLOUD_PROJECT") or None
         kwargs = {
             "vertexai": True,
-            "project": os.environ.get("GOOGLE_CLOUD_PROJECT") or None,
-            "location": os.environ.get("GOOGLE_CLOUD_LOCATION") or None,
+            "project": project,
+            # express mode (an API key, no project) has no locations: the SDK refuses one
+            "location": (location or os.environ.get(LOCATION_ENV) or None) if project else None,
         }
     http = types.HttpOptions(retry_options=retry, timeout=round(options.request_timeout * 1000))
     try:
@@ -135,6 +138,11 @@ def location_of(message: str) -> str | None:
     return found[1] if found else None
 
 
+def located(setting: str) -> str:
+    """The setting of the location of the calls whose model `setting` names."""
+    return setting.removesuffix("_model") + "_location"
+
+
 def api_error(err: genai_errors.APIError, setting: str, model: str, attempts: int) -> str:
     said = described(err)
     code = err.code or 0
@@ -144,10 +152,11 @@ def api_error(err: genai_errors.APIError, setting: str, model: str, attempts: in
             f"to a model your project can use (the catalog: {catalog_path()})"
         )
         location = location_of(err.message or "")
-        if code == 404 and location and location != "global":
+        if code == 404 and location:
             message += (
-                f", or, since it may not be served in the location {location} (Gemini image "
-                "models are served only on global), set GOOGLE_CLOUD_LOCATION=global"
+                f", or, since it may not be served in the location {location}, set "
+                f"google.{located(setting)} to a location that serves it (Gemini image models "
+                "are served only on global, Veo in regions such as us-central1)"
             )
         return message + ", then resume"
     if code in (401, 403):

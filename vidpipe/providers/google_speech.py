@@ -11,7 +11,7 @@ from vidpipe.errors import BadInput, StepFailed
 from vidpipe.media import sound
 from vidpipe.project.costs import Charge
 from vidpipe.providers.base import NarrationJob, Provenance, Provider
-from vidpipe.providers.google_options import GoogleOptions
+from vidpipe.providers.google_options import GoogleOptions, labels
 
 PCM_RATE = 24000  # what Gemini's speech models answer with, unless the mime type says otherwise
 
@@ -50,7 +50,7 @@ class GoogleNarrator(Provider):
         from vidpipe.providers import google_sdk as sdk
 
         if self._client is None:
-            self._client = sdk.make_client(self.options)
+            self._client = sdk.make_client(self.options, self.options.location("speech"))
         return self._client
 
     def speak(self, job: NarrationJob) -> Provenance:
@@ -63,12 +63,16 @@ class GoogleNarrator(Provider):
         voice = types.VoiceConfig(
             prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=self.voice())
         )
+        client = self.client()
         config = types.GenerateContentConfig(
-            response_modalities=["AUDIO"], speech_config=types.SpeechConfig(voice_config=voice)
+            response_modalities=["AUDIO"],
+            speech_config=types.SpeechConfig(voice_config=voice),
+            # which project the call was for, on the bill (the Developer API bills no labels)
+            labels=labels(self.project_id) if client.vertexai else None,
         )
         o = self.options
         with sdk.calling("speech_model", model, o.retry_attempts, o.request_timeout):
-            response = self.client().models.generate_content(
+            response = client.models.generate_content(
                 model=model, contents=scene.narration, config=config
             )
         part = _audio_part(response)
