@@ -161,6 +161,12 @@ def test_a_resume_after_kill_9_during_polling_collects_the_started_clips(project
 
         wait_until(two_clips_started, what="two clips started and saved")
         wait_until(lambda: len(fake.of_kind("poll")) >= 2, what="the build polling the clips")
+
+        def keyframes_in_place() -> bool:  # a kill while one is drawn would draw it again
+            drawn = projects.glob("*/keyframes/*.png")
+            return len([path for path in drawn if ".partial-" not in path.name]) == 3
+
+        wait_until(keyframes_in_place, what="every keyframe in place")
         os.killpg(build.pid, signal.SIGKILL)
         build.wait()
     finally:
