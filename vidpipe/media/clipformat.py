@@ -330,35 +330,51 @@ def is_canonical(path: Path, spec: ClipSpec) -> bool:
 def conform(path: Path, spec: ClipSpec, named: Path | None = None) -> list[str]:
     """Bring the clip at `path` to the canonical form, in place (see convert; `named`: the
     clip's name in messages). Returns what was changed (empty when it was canonical already)."""
+    facts = probe(path)
+    changes = _changes(facts, spec)
+    if not changes:
+        return []
     fixed = path.with_name(f"{path.stem}.conformed{path.suffix}")
     try:
-        changed = convert(path, fixed, spec, named)
-        if changed:
-            os.replace(fixed, path)
+        _rewritten(path, fixed, spec, facts, named or path)
+        os.replace(fixed, path)
     finally:
         fixed.unlink(missing_ok=True)
-    return changed
+    return changes
 
 
-def convert(source: Path, out: Path, spec: ClipSpec, named: Path | None = None) -> list[str]:
+def convert(source: Path, out: Path, spec: ClipSpec) -> list[str]:
     """Write the clip at `source` to `out` in the canonical form, re-encoding only the streams
     that differ (a copy when none does). Returns what was changed. A clip that cannot be
-    converted is refused with its name (`named`, else `source`: the file the user knows, never
-    a temporary one), what went wrong and what to do."""
+    converted is refused with its name (the file the user knows, never a temporary one),
+    what went wrong and what to do."""
     facts = probe(source)
+    changes = _changes(facts, spec)
+    if changes:
+        _rewritten(source, out, spec, facts, source)
+    else:
+        shutil.copyfile(source, out)
+    return changes
+
+
+def _changes(facts: ClipFacts, spec: ClipSpec) -> list[str]:
+    """What converting a clip to the canonical form changes (empty: it is canonical)."""
     video, audio = problems(facts, spec)
     layout = [] if facts.kinds == ("video", "audio") else ["other streams dropped"]
-    if not (video or audio or layout):
-        shutil.copyfile(source, out)
-        return []
+    return [*video, *audio, *layout]
+
+
+def _rewritten(source: Path, out: Path, spec: ClipSpec, facts: ClipFacts, named: Path) -> None:
+    """`source` re-encoded into `out` where it differs from the canonical form, and checked;
+    a clip that cannot be is refused as `named`."""
+    video, audio = problems(facts, spec)
     try:
         _rewrite(source, out, spec, facts, video=bool(video), audio=bool(audio))
     except FfmpegFailed as err:
-        raise unusable(named or source, f"{NOT_CONVERTED} (ffmpeg: {err.log})") from None
+        raise unusable(named, f"{NOT_CONVERTED} (ffmpeg: {err.log})") from None
     video_left, audio_left = problems(probe(out), spec)
     if video_left or audio_left:
-        raise unusable(named or source, f"{NOT_CONVERTED}: {(video_left + audio_left)[0]}")
-    return [*video, *audio, *layout]
+        raise unusable(named, f"{NOT_CONVERTED}: {(video_left + audio_left)[0]}")
 
 
 def _fit_filter(spec: ClipSpec) -> str:
