@@ -75,9 +75,9 @@ def _step(func):
     return wrapper
 
 
-def wait_for_steps(stop: Callable[[], None], seconds: float) -> bool:
+def wait_for_steps(stop: Callable[[], None], seconds: float) -> None:
     """Wait up to `seconds` for the steps still running to end, calling `stop` (which ends
-    their ffmpeg) meanwhile; True when none is left. doit's own loop can fail while steps run
+    their ffmpeg) meanwhile. doit's own loop can fail while steps run
     (its DB on a full disk) and it then leaves its worker threads unjoined: the process would
     end them mid-step, before each removed its temporary files."""
     deadline = time.monotonic() + seconds
@@ -85,7 +85,6 @@ def wait_for_steps(stop: Callable[[], None], seconds: float) -> bool:
         while _running and time.monotonic() < deadline:
             stop()
             _changed.wait(0.1)
-        return not _running
 
 
 def check_keyframes(paths: Iterable[Path]) -> None:

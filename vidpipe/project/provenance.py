@@ -55,8 +55,10 @@ INPUT_WORDS = {
     "cut": "the cut",
     "version": "vidpipe's way of making it",
     "burn": "the setting burn_subtitles",
-    **{name: f"the setting {name}" for name in ("style", "fps", "fit", "crossfade", "music")},
-    "subtitles": "the setting subtitles",
+    **{
+        name: f"the setting {name}"
+        for name in ("style", "fps", "fit", "crossfade", "music", "subtitles")
+    },
 }
 
 

@@ -43,7 +43,6 @@ from vidpipe.providers.google_options import (
     VIDEO_HEIGHTS,
     GoogleOptions,
     Kind,
-    labels,
 )
 from vidpipe.providers.slots import slot
 
@@ -433,7 +432,7 @@ class GoogleProvider(Provider):
         fix = "the scene's image_prompt"
         what = (f"scene {scene.id}", "keyframe", fix)
         seed = self.options.seed_for(self.project_id, scene.id)
-        data = self._draw(images, prompt, (s.aspect_ratio, seed), job.paying, what)
+        data = self._draw(images, prompt, s.aspect_ratio, seed, job.paying, what)
         _sdk().save_png(data, job.out, self.options.image_model)
         return Provenance(
             self.name,
@@ -455,7 +454,7 @@ class GoogleProvider(Provider):
         )
         what = (f"character {who.id}", "portrait", "the character's description")
         seed = self.options.seed_for(self.project_id, f"character:{who.id}")
-        data = self._draw([], prompt, ("1:1", seed), job.paying, what)
+        data = self._draw([], prompt, "1:1", seed, job.paying, what)
         _sdk().save_png(data, job.out, self.options.image_model)
         return Provenance(
             self.name,
@@ -469,12 +468,13 @@ class GoogleProvider(Provider):
         self,
         images: list[Path],
         prompt: str,
-        shape: tuple[str, int | None],
+        aspect_ratio: str,
+        seed: int | None,
         paying: Callable[[], None],
         what: tuple[str, str, str],
     ) -> bytes:
         """One image from the Gemini image model, given `images` (PNG files) and `prompt`;
-        `shape`: its aspect ratio and seed; `what`: whose ("scene s2"), which kind of image,
+        `what`: whose ("scene s2"), which kind of image,
         and what to fix when none comes."""
         sdk = _sdk()
         o = self.options
@@ -483,7 +483,6 @@ class GoogleProvider(Provider):
             for path in images
         ]
         contents.append(prompt)
-        aspect_ratio, seed = shape
         client = self.client("image")
         image_config = sdk.types.ImageConfig(aspect_ratio=aspect_ratio)
         if client.vertexai:  # the Developer API refuses this field
@@ -783,12 +782,8 @@ class GoogleProvider(Provider):
         return self._clients[location]
 
     def _tagged(self, client: genai.Client, seed: int | None) -> dict[str, Any]:
-        """A call's seed, and on Vertex AI its labels (the bill shows them; the Developer API
-        bills no labels): the config fields that say which project a call was for."""
-        tags: dict[str, Any] = {"seed": seed}
-        if client.vertexai:
-            tags["labels"] = labels(self.project_id)
-        return tags
+        """A call's seed, and on Vertex AI its labels (google_sdk.labelled)."""
+        return {"seed": seed, **_sdk().labelled(client, self.project_id)}
 
     def _calling(self, setting: str, model: str) -> contextlib.AbstractContextManager[None]:
         sdk = _sdk()

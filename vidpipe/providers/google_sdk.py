@@ -21,7 +21,7 @@ from google.genai import types
 
 from vidpipe.errors import BadInput, NothingPaid, StepFailed
 from vidpipe.providers.google_env import NOT_CONFIGURED, vertex_from_env
-from vidpipe.providers.google_options import LOCATION_ENV, GoogleOptions, catalog_path
+from vidpipe.providers.google_options import LOCATION_ENV, GoogleOptions, catalog_path, labels
 
 RETRY_CODES = [408, 429, 500, 502, 503, 504]
 # Answers to a Veo submit that prove no job was made: only these are retried, since a job
@@ -130,6 +130,12 @@ def calling(setting: str, model: str, attempts: int, timeout: float) -> Iterator
         else:
             message = f"the connection to Google failed ({described(err)}); resume to ask again"
         raise StepFailed(message) from None
+
+
+def labelled(client: genai.Client, project_id: str) -> dict[str, Any]:
+    """The config field that puts a call's project on the bill: its labels on Vertex AI (the
+    Developer API bills no labels, and takes none)."""
+    return {"labels": labels(project_id)} if client.vertexai else {}
 
 
 def location_of(message: str) -> str | None:

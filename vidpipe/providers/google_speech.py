@@ -11,7 +11,7 @@ from vidpipe.errors import BadInput, StepFailed
 from vidpipe.media import sound
 from vidpipe.project.costs import Charge
 from vidpipe.providers.base import NarrationJob, Provenance, Provider
-from vidpipe.providers.google_options import GoogleOptions, labels
+from vidpipe.providers.google_options import GoogleOptions
 
 PCM_RATE = 24000  # what Gemini's speech models answer with, unless the mime type says otherwise
 
@@ -67,8 +67,7 @@ class GoogleNarrator(Provider):
         config = types.GenerateContentConfig(
             response_modalities=["AUDIO"],
             speech_config=types.SpeechConfig(voice_config=voice),
-            # which project the call was for, on the bill (the Developer API bills no labels)
-            labels=labels(self.project_id) if client.vertexai else None,
+            **sdk.labelled(client, self.project_id),
         )
         o = self.options
         with sdk.calling("speech_model", model, o.retry_attempts, o.request_timeout):
