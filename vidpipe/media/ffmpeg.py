@@ -122,7 +122,7 @@ def _run(args: list[str], doing: str, env: dict[str, str] | None, capture: bool)
     return stdout or b""
 
 
-def feed_ffmpeg(args: list[str], chunks: Iterable[bytes], doing: str) -> None:
+def feed_ffmpeg(args: list[str], chunks: Iterable[bytes | memoryview], doing: str) -> None:
     """Run ffmpeg quietly with `chunks` written to its standard input (`-i pipe:0` in `args`);
     on failure raise StepFailed with the end of its log."""
     command = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args]
