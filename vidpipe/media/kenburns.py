@@ -60,7 +60,7 @@ def ken_burns(
         *AUDIO_CODEC_ARGS,
         *("-movflags", "+faststart", "-f", "mp4", str(out)),
     ]
-    layers = overlay_layers(overlay, size) if overlay is not None else []
+    layers = overlay_layers(overlay) if overlay is not None else []
     frames_yuv = render_frames(still, size, frames, move, fit, layers)
     feed_ffmpeg(args, frames_yuv, doing=f"animating {still.name}")
 
@@ -81,7 +81,7 @@ class Layer:
 SHIFT = 7  # the blend's fixed point: 7 bits of alpha keep p * keep + add within 16 bits
 
 
-def overlay_layers(overlay: Path, size: tuple[int, int]) -> list[Layer]:
+def overlay_layers(overlay: Path) -> list[Layer]:
     """The overlay's bands of rows that hold something (a title at the top, a caption at the
     bottom), each cropped to what it holds, in each plane of the clip's YUV (BT.709, TV range,
     as the frames): blending touches only those pixels of every frame."""
@@ -89,28 +89,28 @@ def overlay_layers(overlay: Path, size: tuple[int, int]) -> list[Layer]:
 
     with Image.open(overlay) as image:
         rgba = image.convert("RGBA")
-    alpha = np.asarray(rgba.getchannel("A"), np.float32) / 255
-    colour = [plane.astype(np.float32) for plane in _yuv(rgba.convert("RGB"), "yuv444p")]
-    half = alpha.reshape(size[1] // 2, 2, size[0] // 2, 2).mean(axis=(1, 3))
-
-    def pooled(values: NDArray[np.float32]) -> NDArray[np.float32]:  # a chroma sample's four
-        return values.reshape(size[1] // 2, 2, size[0] // 2, 2).mean(axis=(1, 3))
-
-    planes = [(alpha, alpha * colour[0]), (half, pooled(alpha * colour[1]))]
-    planes.append((half, pooled(alpha * colour[2])))
+    alpha = np.asarray(rgba.getchannel("A"), np.float64) / 255
+    y, u, v = (plane.astype(np.float64) for plane in _yuv(rgba.convert("RGB"), "yuv444p"))
+    # each plane's (alpha, premultiplied colour); a chroma sample averages its four pixels
+    planes = [(alpha, alpha * y), (_quarter(alpha), _quarter(alpha * u))]
+    planes.append((_quarter(alpha), _quarter(alpha * v)))
+    one = 1 << SHIFT
     layers = []
     for top, bottom, left, right in _boxes(alpha > 0):
         for index, (weight, premultiplied) in enumerate(planes):
             scale = 1 if index == 0 else 2
-            rows, columns = (
-                slice(top // scale, bottom // scale),
-                slice(left // scale, right // scale),
-            )
-            one = 1 << SHIFT
+            rows = slice(top // scale, bottom // scale)
+            columns = slice(left // scale, right // scale)
             keep = np.round((1 - weight[rows, columns]) * one).astype(np.uint16)
             add = np.round(premultiplied[rows, columns] * one + one / 2).astype(np.uint16)
             layers.append(Layer(index, rows, columns, keep, add))
     return layers
+
+
+def _quarter(values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each 2x2 block's mean: a plane at the chroma planes' size."""
+    height, width = values.shape
+    return values.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3))
 
 
 def _boxes(shown: NDArray[np.bool_]) -> list[tuple[int, int, int, int]]:
@@ -166,9 +166,12 @@ def render_frames(
             )
         for layer in layers:
             box = drawn[layer.plane][layer.rows, layer.columns]
-            box[...] = (box * layer.keep + layer.add) >> SHIFT
-        for plane in drawn:
-            yield plane.data
+            blended = np.multiply(box, layer.keep, dtype=np.uint16)
+            blended += layer.add
+            blended >>= SHIFT
+            box[...] = blended
+        for drawn_plane in drawn:
+            yield drawn_plane.data
 
 
 def _yuv(picture: Image.Image, layout: str) -> list[NDArray[np.uint8]]:
