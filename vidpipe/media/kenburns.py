@@ -43,10 +43,12 @@ def ken_burns(
     move: CameraMove,
     overlay: Path | None = None,
     fit: Fit = "crop",
+    threads: int = 0,
 ) -> None:
     """Animate `still` into an H.264/AAC (silent) MP4 of exactly `frames` frames; `overlay`
     (an RGBA image of the frame's size) is laid, unmoving, over every frame; a still of
-    another shape fills the frame as `fit` says (vidpipe.media.stills.fitted)."""
+    another shape fills the frame as `fit` says (vidpipe.media.stills.fitted). x264 encodes
+    on `threads` threads (0: as many as it chooses for the machine)."""
     width, height = size
     seconds = frames / fps
     args = [
@@ -57,6 +59,7 @@ def ken_burns(
         *("-map", "0:v", "-map", "1:a", "-vf", "setsar=1"),
         *("-frames:v", str(frames), "-t", f"{seconds:.6f}"),
         *video_codec_args(fps),
+        *("-threads", str(threads)),
         *AUDIO_CODEC_ARGS,
         *("-movflags", "+faststart", "-f", "mp4", str(out)),
     ]

@@ -140,8 +140,9 @@ class LocalProvider(Provider):
         caption = job.out.with_name(f"{job.out.stem}.caption.png")
         try:
             paint_caption(caption, size, scene.title, scene.caption)
-            fit = job.settings.fit
-            ken_burns(job.keyframe, job.out, size, job.settings.fps, frames, move, caption, fit)
+            fps, fit = job.settings.fps, job.settings.fit
+            threads = ffmpeg.encoder_threads(job.settings.workers)
+            ken_burns(job.keyframe, job.out, size, fps, frames, move, caption, fit, threads)
         finally:
             caption.unlink(missing_ok=True)
         return Provenance(self.name, MODEL, prompt=scene.camera, extra={"frames": frames})
