@@ -73,8 +73,7 @@ def encode_alone(raw: Path, frames: int, out: Path) -> tuple[float, float]:
     """Wall and CPU seconds ffmpeg takes to encode `frames` raw frames as a canonical clip."""
     seconds = frames / FPS
     args = [
-        *("-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{SIZE[0]}x{SIZE[1]}"),
-        *("-r", str(FPS), "-i", str(raw)),
+        *ffmpeg.raw_video_input(SIZE, FPS, str(raw)),
         *("-f", "lavfi", "-t", f"{seconds:.6f}"),
         *("-i", f"anullsrc=channel_layout=stereo:sample_rate={ffmpeg.AUDIO_RATE}"),
         *("-map", "0:v", "-map", "1:a", "-frames:v", str(frames), "-t", f"{seconds:.6f}"),

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from vidpipe.media import clipformat
-from vidpipe.media.kenburns import CameraMove, ken_burns
+from vidpipe.media.kenburns import CameraMove, ken_burns, render_frames
 from vidpipe.providers.local import camera_move
 from vidpipe.providers.local_paint import paint_caption, paint_keyframe
 
@@ -132,3 +132,20 @@ def test_the_caption_stays_put_while_the_camera_pans(tmp_path):
         # white in the first frame and still white in the last, where the picture moved
         assert first[region][text].mean() > 170 and last[region][text].mean() > 170
         assert np.abs(first[region][text] - last[region][text]).mean() < 0.25 * moved
+
+
+def test_the_encoded_clip_keeps_the_colours_the_renderer_drew(still, tmp_path):
+    # the raw frames are BT.709 and said so: taken for BT.601, they were converted on the way
+    # into the encoder (luma 3 levels off on average, every colour shifted)
+    move = camera_move("slow pan right")
+    clip = render(still, tmp_path / "colours.mp4", move)
+    drawn = render_frames(still, SIZE, FRAMES, move)
+    width, height = SIZE
+    y, u, v = (np.frombuffer(next(drawn), np.uint8).astype(np.float64) for _ in range(3))
+    with av.open(str(clip)) as container:
+        decoded = next(container.decode(video=0)).to_ndarray(format="yuv420p").astype(np.float64)
+    planes = decoded.reshape(-1)
+    luma, chroma = width * height, width * height // 4
+    assert np.abs(planes[:luma] - y).mean() < 1.0
+    assert np.abs(planes[luma : luma + chroma] - u).mean() < 1.0
+    assert np.abs(planes[luma + chroma :] - v).mean() < 1.0

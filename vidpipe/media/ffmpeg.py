@@ -220,5 +220,17 @@ def encoder_threads(encoders: int) -> int:
     return max(1, (cores or 1) // encoders)
 
 
+def raw_video_input(size: tuple[int, int], fps: int, source: str = "pipe:0") -> list[str]:
+    """The input options of raw frames as vidpipe renders them: yuv420p, BT.709, TV range, and
+    said so. Untagged, ffmpeg took them for BT.601 and converted them to the BT.709 the
+    encoder is given: every colour shifted (luma by 3 levels on average on an animatic frame),
+    for a sixth of the clip's CPU."""
+    width, height = size
+    return [
+        *("-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", "-r", str(fps)),
+        *("-colorspace", "bt709", "-color_range", "tv", "-i", source),
+    ]
+
+
 def frame_count(seconds: float, fps: int) -> int:
     return max(1, round(seconds * fps))

@@ -25,6 +25,7 @@ from vidpipe.media.ffmpeg import (
     AUDIO_CODEC_ARGS,
     AUDIO_RATE,
     feed_ffmpeg,
+    raw_video_input,
     video_codec_args,
 )
 from vidpipe.media.stills import Fit, fitted
@@ -49,11 +50,9 @@ def ken_burns(
     (an RGBA image of the frame's size) is laid, unmoving, over every frame; a still of
     another shape fills the frame as `fit` says (vidpipe.media.stills.fitted). x264 encodes
     on `threads` threads (0: as many as it chooses for the machine)."""
-    width, height = size
     seconds = frames / fps
     args = [
-        *("-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}"),
-        *("-r", str(fps), "-i", "pipe:0"),
+        *raw_video_input(size, fps),
         *("-f", "lavfi", "-t", f"{seconds:.6f}"),
         *("-i", f"anullsrc=channel_layout=stereo:sample_rate={AUDIO_RATE}"),
         *("-map", "0:v", "-map", "1:a", "-vf", "setsar=1"),
