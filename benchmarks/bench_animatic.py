@@ -73,7 +73,9 @@ def encode_alone(raw: Path, frames: int, out: Path) -> tuple[float, float]:
     """Wall and CPU seconds ffmpeg takes to encode `frames` raw frames as a canonical clip."""
     seconds = frames / FPS
     args = [
-        *ffmpeg.raw_video_input(SIZE, FPS, str(raw)),
+        *("-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{SIZE[0]}x{SIZE[1]}", "-r", str(FPS)),
+        # as they are: BT.709, TV range (untagged, ffmpeg takes them for BT.601 and converts them)
+        *("-colorspace", "bt709", "-color_range", "tv", "-i", str(raw)),
         *("-f", "lavfi", "-t", f"{seconds:.6f}"),
         *("-i", f"anullsrc=channel_layout=stereo:sample_rate={ffmpeg.AUDIO_RATE}"),
         *("-map", "0:v", "-map", "1:a", "-frames:v", str(frames), "-t", f"{seconds:.6f}"),

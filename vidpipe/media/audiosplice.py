@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     import numpy as np
     from av.audio.codeccontext import AudioCodecContext
     from av.audio.stream import AudioStream
+    from av.container import OutputContainer
     from av.packet import Packet
     from numpy.typing import NDArray
 
@@ -361,6 +362,16 @@ def encode_piece(
     if at_end:  # the last packet holds only the track's final samples
         kept[-1].duration = samples - (_packets(samples) - 2) * FRAME
     return kept
+
+
+def mux_track(container: OutputContainer, packets: list[Packet]) -> None:
+    """`packets` (encode_track's) as the AAC stream of `container`, in the clips' settings."""
+    stream = container.add_stream("aac", rate=ffmpeg.AUDIO_RATE, layout="stereo")
+    stream.bit_rate = ffmpeg.AUDIO_BITRATE
+    stream.codec_context.options = {"aac_coder": "fast"}
+    for packet in packets:
+        packet.stream = stream
+        container.mux(packet)
 
 
 def encode_track(planar: NDArray[np.float32], threads: int = 2) -> list[Packet]:

@@ -9,8 +9,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -19,19 +17,19 @@ from vidpipe.errors import DiskFull, FfmpegFailed, MediaToolMissing
 if TYPE_CHECKING:
     from fractions import Fraction
 
-    from av.container import InputContainer
+    from av.container import InputContainer, OutputContainer
     from av.stream import Stream
+    from av.video.stream import VideoStream
 
 FFMPEG_ENV = "VIDPIPE_FFMPEG"
 AUDIO_RATE = 48000
-# Every clip and every re-encoded part of a final cut uses these settings: equal settings give
-# byte-identical stream headers (SPS/PPS; `stitchable` keeps x264 from tuning them to the
-# content, and the colour tags and square pixels are fixed), so encoded pieces can be joined by
-# stream copy.
-VIDEO_CODEC_ARGS = [
-    *("-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"),
-    *("-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709"),
-    *("-color_range", "tv"),
+# Every clip and every re-encoded part of a final cut uses these settings (x264_options and
+# VIDEO_FORMAT_ARGS): equal settings give byte-identical stream headers (SPS/PPS; `stitchable`
+# keeps x264 from tuning them to the content, and the colour tags and square pixels are fixed),
+# so encoded pieces can be joined by stream copy.
+VIDEO_FORMAT_ARGS = [
+    *("-pix_fmt", "yuv420p", "-colorspace", "bt709", "-color_primaries", "bt709"),
+    *("-color_trc", "bt709", "-color_range", "tv"),
 ]
 # No B-frames, no early skips, no dropping of blocks with few small coefficients: with them x264
 # coded the slow, steady motion of a pan over a smooth picture as near-frozen frames and a jump
@@ -84,12 +82,13 @@ def encoder_identity() -> str:
     settings. A clip checked under one identity need not be checked again under it."""
     exe = ffmpeg_exe()
     stat = os.stat(shutil.which(exe) or exe)
-    settings = [*VIDEO_CODEC_ARGS, X264_PARAMS, *AUDIO_CODEC_ARGS, str(KEYFRAME_SECONDS)]
+    settings = [*video_codec_args(24), *AUDIO_CODEC_ARGS, str(KEYFRAME_SECONDS)]
     named = f"{exe}|{stat.st_size}|{stat.st_mtime_ns}|{' '.join(settings)}"
     return hashlib.sha256(named.encode()).hexdigest()[:16]
 
 
 _running: set[subprocess.Popen] = set()
+_stops = 0
 
 
 def run_ffmpeg(args: list[str], doing: str, env: dict[str, str] | None = None) -> None:
@@ -120,30 +119,6 @@ def _run(args: list[str], doing: str, env: dict[str, str] | None, capture: bool)
     log = stderr.decode(errors="replace")
     _check(process.returncode, log, doing, Path(args[-1]))  # the last word: its output
     return stdout or b""
-
-
-def feed_ffmpeg(args: list[str], chunks: Iterable[bytes | memoryview], doing: str) -> None:
-    """Run ffmpeg quietly with `chunks` written to its standard input (`-i pipe:0` in `args`);
-    on failure raise StepFailed with the end of its log."""
-    command = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args]
-    with (
-        tempfile.TemporaryFile() as log,
-        subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log, bufsize=0
-        ) as process,
-    ):
-        _running.add(process)
-        try:
-            assert process.stdin is not None
-            with contextlib.suppress(BrokenPipeError):  # ffmpeg stopped: its log says why
-                for chunk in chunks:
-                    process.stdin.write(chunk)
-                process.stdin.close()
-            process.wait()
-        finally:
-            _running.discard(process)
-        log.seek(0)
-        _check(process.returncode, log.read().decode(errors="replace"), doing, Path(args[-1]))
 
 
 def _check(returncode: int, stderr: str, doing: str, output: Path) -> None:
@@ -191,9 +166,18 @@ class Containers(contextlib.ExitStack):
 
 
 def stop_children() -> None:
-    """Stop ffmpeg processes still running (a build that was interrupted)."""
+    """Stop the ffmpeg processes still running, and the encoders in process at their next
+    frame (a build that was interrupted)."""
+    global _stops
+    _stops += 1
     for process in list(_running):
         process.terminate()
+
+
+def stops() -> int:
+    """How many times stop_children was called: an encoder in process started before the
+    count changed stops."""
+    return _stops
 
 
 def keyframe_interval(fps: int) -> int:
@@ -201,15 +185,41 @@ def keyframe_interval(fps: int) -> int:
     return max(1, round(fps * KEYFRAME_SECONDS))
 
 
-def video_codec_args(fps: int, quick: bool = False) -> list[str]:
-    """The canonical video encoding at `fps`: keyframes only on the fixed grid (no scene-cut
-    keyframes, so the grid holds whatever the content). `quick`: a faster motion search."""
+def x264_options(fps: int, quick: bool = False) -> dict[str, str]:
+    """libx264's options in the canonical video encoding at `fps`: keyframes only on the fixed
+    grid (no scene-cut keyframes, so the grid holds whatever the content). `quick`: a faster
+    motion search."""
     interval = str(keyframe_interval(fps))
-    return [
-        *VIDEO_CODEC_ARGS,
-        *("-x264-params", X264_QUICK_PARAMS if quick else X264_PARAMS),
-        *("-g", interval, "-keyint_min", interval, "-sc_threshold", "0", "-r", str(fps)),
+    params = X264_QUICK_PARAMS if quick else X264_PARAMS
+    return {"preset": "veryfast", "crf": "23", "x264-params": params, "g": interval,
+            "keyint_min": interval, "sc_threshold": "0"}  # fmt: skip
+
+
+def video_codec_args(fps: int, quick: bool = False) -> list[str]:
+    """The canonical video encoding at `fps`, as ffmpeg's arguments."""
+    options = [
+        word for name, value in x264_options(fps, quick).items() for word in (f"-{name}", value)
     ]
+    return ["-c:v", "libx264", *options, *VIDEO_FORMAT_ARGS, "-r", str(fps)]
+
+
+def x264_stream(
+    container: OutputContainer, size: tuple[int, int], fps: int, threads: int = 0
+) -> VideoStream:
+    """A video stream of `container` in the canonical encoding, for frames encoded in process
+    by PyAV's libx264 on `threads` threads (0: as many as x264 chooses). ffmpeg's
+    -color_primaries and -color_trc do not reach a clip's stream headers (it takes the frames'
+    own, unspecified): only the matrix and the range are set here, for the same headers. (A
+    PyAV whose x264 writes other headers makes clips the clip step converts.)"""
+    from fractions import Fraction
+
+    stream = container.add_stream("libx264", rate=fps)
+    stream.width, stream.height = size
+    stream.pix_fmt = "yuv420p"
+    stream.codec_context.thread_count = threads
+    stream.codec_context.sample_aspect_ratio = Fraction(1, 1)
+    stream.options = {**x264_options(fps), "colorspace": "bt709", "color_range": "tv"}
+    return stream
 
 
 def encoder_threads(encoders: int) -> int:
@@ -218,18 +228,6 @@ def encoder_threads(encoders: int) -> int:
     than each on a pool of x264's own choosing (which counts every core as its own)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, (cores or 1) // encoders)
-
-
-def raw_video_input(size: tuple[int, int], fps: int, source: str = "pipe:0") -> list[str]:
-    """The input options of raw frames as vidpipe renders them: yuv420p, BT.709, TV range, and
-    said so. Untagged, ffmpeg took them for BT.601 and converted them to the BT.709 the
-    encoder is given: every colour shifted (luma by 3 levels on average on an animatic frame),
-    for a sixth of the clip's CPU."""
-    width, height = size
-    return [
-        *("-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", "-r", str(fps)),
-        *("-colorspace", "bt709", "-color_range", "tv", "-i", source),
-    ]
 
 
 def frame_count(seconds: float, fps: int) -> int:

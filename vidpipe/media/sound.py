@@ -91,12 +91,7 @@ def encode_aac(samples: NDArray[np.float32], out: Path, threads: int = 2) -> Non
 
     packets = audiosplice.encode_track(np.ascontiguousarray(samples.T, dtype=np.float32), threads)
     with av.open(str(out), "w", format="mp4") as container:
-        stream = container.add_stream("aac", rate=RATE, layout="stereo")
-        stream.bit_rate = ffmpeg.AUDIO_BITRATE
-        stream.codec_context.options = {"aac_coder": "fast"}
-        for packet in packets:
-            packet.stream = stream
-            container.mux(packet)
+        audiosplice.mux_track(container, packets)
 
 
 def decode_mp4(path: Path) -> NDArray[np.float32]:
