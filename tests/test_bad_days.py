@@ -315,19 +315,58 @@ def ffmpeg_processes(folder: Path) -> list[int]:
     return found
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
-def test_an_interrupted_build_leaves_no_ffmpeg_running(projects: Path, signum: int):
-    """Ctrl-C and SIGTERM stop the build's ffmpeg children with it; after kill -9 they end
-    by themselves (their input pipe closes), and a resume completes the project."""
-    from conftest import only_project, run_doit, start_doit, wait_until
+def interrupt_and_resume(project: Project, build: subprocess.Popen, signum: int) -> None:
+    """Send `signum` to the build; then nothing of it runs on, Ctrl-C and SIGTERM leave no
+    temporary file (each step removed its own), and a resume completes the project (after
+    kill -9, it removes what was left)."""
+    from conftest import run_doit, wait_until
 
-    words = ["prompt=A slow river", "scenes=4", "clip_duration=6", "resolution=480p"]
-    build = start_doit("generate", *words, "narration=0", "music=0", "subtitles=0")
-    project = wait_until(lambda: list(projects.glob("*/project.yaml")), 60, "the project")
-    folder = project[0].parent
-    wait_until(lambda: ffmpeg_processes(folder), 120, "an ffmpeg child of the build")
+    from vidpipe.fsutil import PARTIAL_MARK
+
     build.send_signal(signum)
     build.wait(timeout=60)
-    wait_until(lambda: not ffmpeg_processes(folder), 30, lambda: f"{ffmpeg_processes(folder)}")
-    assert run_doit("resume", f"id={only_project(projects).id}").returncode == 0
+    wait_until(lambda: not ffmpeg_processes(project.root), 30, "ffmpeg to end")
+    if signum != signal.SIGKILL:
+        assert build.returncode == 130
+        assert not list(project.root.rglob(f"*{PARTIAL_MARK}-*"))
+    assert run_doit("resume", f"id={project.id}").returncode == 0
+    assert not list(project.root.rglob(f"*{PARTIAL_MARK}-*"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+def test_an_interrupted_build_stops_its_ffmpeg(projects: Path, signum: int):
+    """Ctrl-C and SIGTERM stop the ffmpeg converting a user's clip with the build; after kill
+    -9 it ends by itself (its input pipe closes)."""
+    from conftest import only_project, run_doit, start_doit, wait_until
+
+    from vidpipe.media.ffmpeg import ffmpeg_exe
+
+    words = ["prompt=A slow river", "scenes=2", "clip_duration=8", "resolution=720p"]
+    made = run_doit("generate", *words, "narration=0", "music=0", "subtitles=0")
+    assert made.returncode == 0, made.stderr
+    project = only_project(projects)
+    subprocess.run(  # the user's clip, in another format, in the place of one: the cut converts it
+        [ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=30:d=8",
+         "-c:v", "libx264", "-preset", "ultrafast", "-y", str(project.clip_file("s1"))],
+        check=True,
+    )  # fmt: skip
+    build = start_doit("resume", f"id={project.id}")
+    wait_until(lambda: ffmpeg_processes(project.root), 120, "ffmpeg converting the user's clip")
+    interrupt_and_resume(project, build, signum)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_build_stops_the_clips_it_draws(projects: Path, signum: int):
+    """The offline clips are encoded in the build's own threads: Ctrl-C and SIGTERM stop them
+    at their next frame, and each removes its temporary file."""
+    from conftest import only_project, start_doit, wait_until
+
+    from vidpipe.fsutil import PARTIAL_MARK
+
+    words = ["prompt=A slow river", "scenes=3", "clip_duration=8", "resolution=720p"]
+    build = start_doit("generate", *words, "narration=0", "music=0", "subtitles=0")
+    drawing = f"*/clips/*{PARTIAL_MARK}-*.mp4"
+    wait_until(lambda: list(projects.glob(drawing)), 120, "a clip being drawn")
+    interrupt_and_resume(only_project(projects), build, signum)

@@ -16,7 +16,7 @@ from typing import TextIO
 from doit.cmd_base import ModuleTaskLoader
 from doit.doit_cmd import DoitMain
 
-from vidpipe import fsutil
+from vidpipe import fsutil, process
 from vidpipe.build import steps
 from vidpipe.build.committed import record_committed
 from vidpipe.build.estimate import BuildPlan, plan_build
@@ -30,7 +30,6 @@ from vidpipe.errors import (
 )
 from vidpipe.inputs import artifacts
 from vidpipe.media import ffmpeg
-from vidpipe.process import raise_interrupt
 from vidpipe.project import costs
 from vidpipe.project.cut import check_crossfade
 from vidpipe.project.folder import Project, project_lock
@@ -166,26 +165,33 @@ def _run_doit(
             },
         }
     )
-    previous = signal.signal(signal.SIGTERM, raise_interrupt)
+    previous = signal.signal(signal.SIGTERM, process.raise_interrupt)
     cwd = os.getcwd()
     errors = io.StringIO()  # doit's own error output: a traceback, unless the disk is full
+    code = EXIT_INTERRUPTED
     try:
         os.chdir(project.root)  # the graph's paths are relative to the project
         with contextlib.redirect_stderr(errors):
             code = DoitMain(loader, config_filenames=()).run(args)
     except KeyboardInterrupt:
-        code = EXIT_INTERRUPTED
+        pass
     finally:
+        # doit leaves the steps it started running when it is interrupted or its own loop
+        # fails: they stop (their ffmpeg, and encoders in process, at once) and remove their
+        # temporary files before the process goes on, and ends
+        steps.wait_for_steps(_stop_steps, seconds=10)
         os.chdir(cwd)
         signal.signal(signal.SIGTERM, previous)
-        ffmpeg.stop_children()
     failed = code not in (EXIT_OK, EXIT_BUILD_FAILED, EXIT_INTERRUPTED)
-    if failed:  # doit's own loop failed: the steps it left running clean up before we go on
-        steps.wait_for_steps(ffmpeg.stop_children, seconds=10)
     if failed and _out_of_space(errors.getvalue(), project):
         raise DiskFull("recording the build's progress", project.state_dir)
     sys.stderr.write(errors.getvalue())
     return code
+
+
+def _stop_steps() -> None:
+    process.ask_to_stop()
+    ffmpeg.stop_children()
 
 
 def _out_of_space(doit_errors: str, project: Project) -> bool:

@@ -88,7 +88,6 @@ def encoder_identity() -> str:
 
 
 _running: set[subprocess.Popen] = set()
-_stops = 0
 
 
 def run_ffmpeg(args: list[str], doing: str, env: dict[str, str] | None = None) -> None:
@@ -166,18 +165,9 @@ class Containers(contextlib.ExitStack):
 
 
 def stop_children() -> None:
-    """Stop the ffmpeg processes still running, and the encoders in process at their next
-    frame (a build that was interrupted)."""
-    global _stops
-    _stops += 1
+    """Stop the ffmpeg processes still running (a build that was interrupted)."""
     for process in list(_running):
         process.terminate()
-
-
-def stops() -> int:
-    """How many times stop_children was called: an encoder in process started before the
-    count changed stops."""
-    return _stops
 
 
 def keyframe_interval(fps: int) -> int:

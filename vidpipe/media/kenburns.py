@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from vidpipe import process
 from vidpipe.errors import StepFailed
 from vidpipe.media import audiosplice, ffmpeg
 from vidpipe.media.camera import CameraMove
@@ -51,13 +52,13 @@ def ken_burns(
     import numpy as np
 
     layers = overlay_layers(overlay) if overlay is not None else []
-    started = ffmpeg.stops()
+    started = process.stops()
     with av.open(str(out), "w", format="mp4", options={"movflags": "+faststart"}) as container:
         video = ffmpeg.x264_stream(container, size, fps, threads)
         silence = np.zeros((2, frames * ffmpeg.AUDIO_RATE // fps), np.float32)
         audiosplice.mux_track(container, audiosplice.encode_track(silence, threads=1))
         for number, picture in enumerate(render_frames(still, size, frames, move, fit, layers)):
-            if ffmpeg.stops() != started:
+            if process.stop_asked(started):
                 raise StepFailed(f"stopped animating {still.name}: the build was interrupted")
             frame = av.VideoFrame.from_numpy_buffer(picture, format="yuv420p")
             frame.pts, frame.time_base = number, Fraction(1, fps)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, Field, ValidationError, create_model
 
-from vidpipe import fsutil, templates
+from vidpipe import fsutil, process, templates
 from vidpipe.errors import BadInput, NothingPaid, PaidFailed, StepFailed
 from vidpipe.project.costs import Charge, total
 from vidpipe.project.settings import STAGES, describe_validation_error
@@ -688,6 +688,7 @@ class GoogleProvider(Provider):
         # `name` is a pydantic field declared on the SDK's plain `Operation` mixin, which mypy's
         # pydantic support does not see as a field of the model
         operation = sdk.types.GenerateVideosOperation(name=name)  # type: ignore[call-arg]
+        started = process.stops()
         while True:
             operation, problem = self._poll(job, operation)
             if operation.done:
@@ -699,7 +700,11 @@ class GoogleProvider(Provider):
                     f"{o.clip_timeout:g} s (google.clip_timeout){why}; resume to keep waiting "
                     "for the same clip (it is paid for already)"
                 )
-            time.sleep(o.poll_interval)
+            if process.pause(o.poll_interval, started):
+                raise StepFailed(
+                    f"scene {job.scene.id}: stopped waiting for the Veo job {name} (the build "
+                    "was interrupted); it is paid for, and a resume collects it"
+                )
 
     def _poll(
         self, job: ClipJob, operation: types.GenerateVideosOperation
