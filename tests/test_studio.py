@@ -354,7 +354,8 @@ def test_reorder_upload_and_restitch(studio):
 
 
 def test_cancel_a_build_and_resume_it(studio):
-    long = {"prompt": "A long film", "scenes": 8, "clip_duration": 3, "resolution": "360p",
+    # long enough that the list sees it part done (a 360p build of 3 s clips ended first)
+    long = {"prompt": "A long film", "scenes": 8, "clip_duration": 6, "resolution": "720p",
             **SILENT}  # fmt: skip
     project_id = studio.client.post("/api/generate", long).json["id"]
     project = Project(studio.root / project_id)
@@ -376,7 +377,7 @@ def test_cancel_a_build_and_resume_it(studio):
     page.get_by_role("button", name="Resume the build").click()
     page.locator("main[data-live='1']").wait_for()
     page.locator("main[data-state=complete][data-live='0']").wait_for(timeout=BUILD_TIMEOUT)
-    assert probe(project.final_file).frames == 8 * 3 * 24
+    assert probe(project.final_file).frames == 8 * 6 * 24
 
 
 GOOGLE_OPTIONS = {"poll_interval": 0.02, "retry_initial_delay": 0.01, "retry_attempts": 3}

@@ -76,10 +76,10 @@ def _step(func):
 
 
 def wait_for_steps(stop: Callable[[], None], seconds: float) -> None:
-    """Wait up to `seconds` for the steps still running to end, calling `stop` (which ends
-    their ffmpeg) meanwhile. doit's own loop can fail while steps run
-    (its DB on a full disk) and it then leaves its worker threads unjoined: the process would
-    end them mid-step, before each removed its temporary files."""
+    """Wait up to `seconds` for the steps still running to end, calling `stop` (which asks
+    them to stop, and ends their ffmpeg) meanwhile. doit leaves its worker threads unjoined
+    when it is interrupted, or when its own loop fails while steps run (its DB on a full disk):
+    the process would end them mid-step, before each removed its temporary files."""
     deadline = time.monotonic() + seconds
     with _changed:
         while _running and time.monotonic() < deadline:
