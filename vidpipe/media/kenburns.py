@@ -90,20 +90,21 @@ def overlay_layers(overlay: Path) -> list[Layer]:
 
     with Image.open(overlay) as image:
         rgba = image.convert("RGBA")
-    alpha = np.asarray(rgba.getchannel("A"), np.float64) / 255
-    y, u, v = (plane.astype(np.float64) for plane in _yuv(rgba.convert("RGB"), "yuv444p"))
-    # each plane's (alpha, premultiplied colour); a chroma sample averages its four pixels
-    planes = [(alpha, alpha * y), (_quarter(alpha), _quarter(alpha * u))]
-    planes.append((_quarter(alpha), _quarter(alpha * v)))
     one = 1 << SHIFT
     layers = []
-    for top, bottom, left, right in _boxes(alpha > 0):
+    for top, bottom, left, right in _boxes(np.asarray(rgba.getchannel("A")) > 0):
+        box = rgba.crop((left, top, right, bottom))
+        alpha = np.asarray(box.getchannel("A"), np.float64) / 255
+        y, u, v = (plane.astype(np.float64) for plane in _yuv(box.convert("RGB"), "yuv444p"))
+        # each plane's (alpha, premultiplied colour); a chroma sample averages its four pixels
+        planes = [(alpha, alpha * y), (_quarter(alpha), _quarter(alpha * u))]
+        planes.append((_quarter(alpha), _quarter(alpha * v)))
         for index, (weight, premultiplied) in enumerate(planes):
             scale = 1 if index == 0 else 2
             rows = slice(top // scale, bottom // scale)
             columns = slice(left // scale, right // scale)
-            keep = np.round((1 - weight[rows, columns]) * one).astype(np.uint16)
-            add = np.round(premultiplied[rows, columns] * one + one / 2).astype(np.uint16)
+            keep = np.round((1 - weight) * one).astype(np.uint16)
+            add = np.round(premultiplied * one + one / 2).astype(np.uint16)
             layers.append(Layer(index, rows, columns, keep, add))
     return layers
 
