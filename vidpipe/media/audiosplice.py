@@ -319,14 +319,19 @@ def encoder() -> AudioCodecContext:
     import av
 
     context = av.CodecContext.create("aac", "w")
-    context.sample_rate = ffmpeg.AUDIO_RATE
-    context.layout = "stereo"
+    _clip_audio(context)
     context.format = "fltp"
-    context.bit_rate = ffmpeg.AUDIO_BITRATE
     context.time_base = TIME_BASE
-    context.options = {"aac_coder": "fast"}
     context.open()
     return context
+
+
+def _clip_audio(context: AudioCodecContext) -> None:
+    """The clips' AAC settings (ffmpeg.AUDIO_CODEC_ARGS), on an encoder's context."""
+    context.sample_rate = ffmpeg.AUDIO_RATE
+    context.layout = "stereo"
+    context.bit_rate = ffmpeg.AUDIO_BITRATE
+    context.options = {"aac_coder": "fast"}
 
 
 def _encode(plan: Plan, clips: ffmpeg.Containers, segment: Segment) -> list[Packet]:
@@ -366,9 +371,8 @@ def encode_piece(
 
 def mux_track(container: OutputContainer, packets: list[Packet]) -> None:
     """`packets` (encode_track's) as the AAC stream of `container`, in the clips' settings."""
-    stream = container.add_stream("aac", rate=ffmpeg.AUDIO_RATE, layout="stereo")
-    stream.bit_rate = ffmpeg.AUDIO_BITRATE
-    stream.codec_context.options = {"aac_coder": "fast"}
+    stream = container.add_stream("aac", rate=ffmpeg.AUDIO_RATE)
+    _clip_audio(stream.codec_context)
     for packet in packets:
         packet.stream = stream
         container.mux(packet)
