@@ -370,3 +370,19 @@ def test_an_interrupted_build_stops_the_clips_it_draws(projects: Path, signum: i
     drawing = f"*/clips/*{PARTIAL_MARK}-*.mp4"
     wait_until(lambda: list(projects.glob(drawing)), 120, "a clip being drawn")
     interrupt_and_resume(only_project(projects), build, signum)
+
+
+def test_a_stop_asked_ends_a_steps_pause_and_not_a_later_ones():
+    """A step's long wait (a Veo poll's pause) ends when its build asks the steps to stop; a
+    step that starts after that stop waits its time."""
+    import threading
+
+    from vidpipe import process
+
+    mark = process.stops()
+    threading.Timer(0.05, process.ask_to_stop).start()
+    assert process.pause(60, mark)  # woken by the stop, not by the 60 s
+    assert process.stop_asked(mark)
+    later = process.stops()
+    assert not process.stop_asked(later)
+    assert not process.pause(0.01, later)

@@ -168,13 +168,12 @@ def _run_doit(
     previous = signal.signal(signal.SIGTERM, process.raise_interrupt)
     cwd = os.getcwd()
     errors = io.StringIO()  # doit's own error output: a traceback, unless the disk is full
-    code = EXIT_INTERRUPTED
     try:
         os.chdir(project.root)  # the graph's paths are relative to the project
         with contextlib.redirect_stderr(errors):
             code = DoitMain(loader, config_filenames=()).run(args)
     except KeyboardInterrupt:
-        pass
+        code = EXIT_INTERRUPTED
     finally:
         # doit leaves the steps it started running when it is interrupted or its own loop
         # fails: they stop (their ffmpeg, and encoders in process, at once) and remove their
